@@ -1,0 +1,27 @@
+"""skeleton_zoo: Keras 3 / TensorFlow models for skeleton-based human motion.
+
+    import skeleton_zoo
+    model = skeleton_zoo.load("gast_243")        # (B, T, 17, 2) -> (B, T - 242, 17, 3)
+    skeleton_zoo.list_models()                   # every preset, with parameter counts
+"""
+
+__version__ = "0.1.0"
+
+from skeleton_zoo import layouts
+from skeleton_zoo.layouts import SkeletonLayout, get_layout
+from skeleton_zoo.registry import list_models, load, preset_names
+from skeleton_zoo.state_dict import WeightsMismatchError
+from skeleton_zoo import gast  # noqa: E402  (registers GAST-Net layers and presets)
+from skeleton_zoo.gast import GASTNet
+
+__all__ = [
+    "GASTNet",
+    "SkeletonLayout",
+    "WeightsMismatchError",
+    "gast",
+    "get_layout",
+    "layouts",
+    "list_models",
+    "load",
+    "preset_names",
+]

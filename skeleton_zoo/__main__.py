@@ -1,0 +1,60 @@
+"""Command line: `python -m skeleton_zoo list [--family gast] [--layout humaneva15] [--format json]`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide CUDA-probe noise on CPU machines
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("family", None, "Only list presets of this family (e.g. gast).")
+flags.DEFINE_string("layout", None, "Count parameters for this skeleton layout (e.g. humaneva15).")
+flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
+
+COMMANDS = ("list",)
+
+
+def _table(rows) -> str:
+    columns = ["name", "task", "receptive_field", "layout", "parameters", "description"]
+    cells = [[c.replace("_", " ") for c in columns]]
+    for row in rows:
+        cells.append([
+            f"{row[c]:,}" if c == "parameters" else str(row.get(c, "-")) for c in columns
+        ])
+    widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv):
+    commands = argv[1:]
+    if commands != ["list"]:
+        raise app.UsageError(
+            f"expected one command out of {list(COMMANDS)}, found {commands or 'none'}. "
+            "Example: python -m skeleton_zoo list"
+        )
+    import skeleton_zoo
+
+    overrides = {"layout": FLAGS.layout} if FLAGS.layout else {}
+    try:
+        rows = skeleton_zoo.list_models(family=FLAGS.family, **overrides)
+    except ValueError as error:
+        raise app.UsageError(str(error))
+    if FLAGS.format == "json":
+        print(json.dumps(rows, indent=2))
+    else:
+        print(_table(rows))
+    return 0
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    sys.exit(run())
