@@ -2,6 +2,7 @@
 
     import skeleton_zoo
     model = skeleton_zoo.load("gast_243")        # (B, T, 17, 2) -> (B, T - 242, 17, 3)
+    skeleton_zoo.load("st_tr_2s_joint")          # (B, T, 25, 2, 3) -> (B, 60) logits
     skeleton_zoo.list_models()                   # every preset, with parameter counts
 """
 
@@ -12,10 +13,14 @@ from skeleton_zoo.layouts import SkeletonLayout, get_layout
 from skeleton_zoo.registry import list_models, load, preset_names
 from skeleton_zoo.state_dict import WeightsMismatchError
 from skeleton_zoo import gast  # noqa: E402  (registers GAST-Net layers and presets)
+from skeleton_zoo import sttr  # noqa: E402  (registers ST-TR layers and presets)
 from skeleton_zoo.gast import GASTNet
+from skeleton_zoo.sttr import STTR, TwoStreamSTTR
 
 __all__ = [
     "GASTNet",
+    "STTR",
+    "TwoStreamSTTR",
     "SkeletonLayout",
     "WeightsMismatchError",
     "gast",
@@ -24,4 +29,5 @@ __all__ = [
     "list_models",
     "load",
     "preset_names",
+    "sttr",
 ]

@@ -9,6 +9,9 @@ needs is computed here from a layout, so a model never hard-codes a joint count:
 - `kinematic_adjacency(layout)`: GAST-Net's A_c, shape (V, V): first-order
   neighbourhoods for ordinary joints, second-order ones for distal joints.
 - `symmetry_adjacency(layout)`: GAST-Net's A_s, shape (V, V): self + mirror.
+- `spatial_partitions(layout)`: ST-GCN's 3-partition matrix (self, inward,
+  outward), shape (3, V, V), used by ST-TR's graph convolutions.
+- `joints_to_bones(x, layout)`: bone vectors (joint minus parent).
 
 Built-in layouts are looked up by name with `get_layout` ("h36m17",
 "h36m16", "h36m19", "humaneva15", "coco17", "ntu25"); a user layout is made
@@ -31,6 +34,8 @@ __all__ = [
     "adjacency",
     "kinematic_adjacency",
     "symmetry_adjacency",
+    "spatial_partitions",
+    "joints_to_bones",
 ]
 
 
@@ -243,6 +248,60 @@ def symmetry_adjacency(layout: SkeletonLayout) -> np.ndarray:
     for left, right in zip(layout.joints_left, layout.joints_right):
         a[left, right] = a[right, left] = 1.0
     return a
+
+
+def _normalize_columns(a: np.ndarray) -> np.ndarray:
+    """A D^-1 with D the column sums (ST-GCN's `normalize_digraph`)."""
+    degree = a.sum(axis=0)
+    inverse = np.where(degree > 0, 1.0 / np.where(degree > 0, degree, 1.0), 0.0)
+    return (a * inverse[None, :]).astype(np.float32)
+
+
+def spatial_partitions(layout: SkeletonLayout) -> np.ndarray:
+    """ST-GCN's "spatial" labelling: self, inward and outward partitions.
+
+    Inward edges go from a joint to its parent (towards the root), e.g. for
+    NTU-25 exactly ST-GCN's `inward_ori_index`. As in the official code,
+    `edge2mat` puts edge (i, j) at [j, i] and each partition is normalised as
+    A D^-1 (column sums). A graph convolution aggregates x' = x @ A_k over the
+    joint axis.
+
+    Returns:
+        float32 array (3, V, V).
+    """
+    v = layout.num_joints
+    inward = np.zeros((v, v), dtype=np.float32)
+    for child, parent in layout.edges:
+        inward[parent, child] = 1.0  # edge2mat: edge (i, j) -> A[j, i]
+    outward = inward.T.copy()
+    return np.stack([np.eye(v, dtype=np.float32), _normalize_columns(inward), _normalize_columns(outward)])
+
+
+def joints_to_bones(joints, layout: SkeletonLayout, joint_axis: int = -2):
+    """Bone vectors: each joint minus its parent; the root's bone is zero.
+
+    For NTU-25 these are exactly the official `ntu_gen_bones` pairs, whose
+    (21, 21) pair gives the spine-shoulder root a zero bone.
+
+    Args:
+        joints: array or tensor (..., V, C) (joints on `joint_axis`).
+        layout: the skeleton layout, V joints.
+        joint_axis: axis of the joints. Defaults to -2.
+
+    Returns:
+        Same type and shape as `joints`.
+    """
+    from keras import ops
+
+    if joints.shape[joint_axis] != layout.num_joints:
+        raise ValueError(
+            f"joints_to_bones: expected {layout.num_joints} joints (layout '{layout.name}') on "
+            f"axis {joint_axis}, found shape {tuple(joints.shape)}."
+        )
+    parents = np.array([p if p >= 0 else i for i, p in enumerate(layout.parents)])
+    if isinstance(joints, np.ndarray):
+        return joints - np.take(joints, parents, axis=joint_axis)
+    return joints - ops.take(joints, parents, axis=joint_axis)
 
 
 # --- built-in layouts --------------------------------------------------------

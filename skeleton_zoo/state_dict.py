@@ -14,7 +14,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["Rule", "WeightsMismatchError", "assign", "batch_norm", "conv2d", "pointwise", "copy"]
+__all__ = ["Rule", "WeightsMismatchError", "assign", "check", "batch_norm", "conv2d", "pointwise", "copy"]
 
 # Bookkeeping entries of torch.nn.BatchNorm that carry no weights.
 IGNORED_SUFFIXES = (".num_batches_tracked",)
@@ -81,25 +81,10 @@ def _shape(value) -> tuple:
     return tuple(np.shape(value))
 
 
-def assign(rules: Sequence[Rule], state_dict: Mapping, *, model_name: str, source: str,
-           ignored_keys: Callable[[str], bool] | None = None) -> int:
-    """Checks `state_dict` against `rules`, then assigns every variable.
-
-    Args:
-        rules: the model family's rules (every variable to load).
-        state_dict: mapping of official key -> array-like.
-        model_name: preset or model name, for error messages.
-        source: where the state dict came from (a file path or "mapping").
-        ignored_keys: predicate for extra official keys a loader may accept
-            and drop (besides BatchNorm's `num_batches_tracked`).
-
-    Returns:
-        The number of state-dict entries consumed.
-
-    Raises:
-        WeightsMismatchError: listing all missing, unexpected and mismatched
-            keys; nothing is assigned in that case.
-    """
+def check(rules: Sequence[Rule], state_dict: Mapping, *, model_name: str, source: str,
+          ignored_keys: Callable[[str], bool] | None = None) -> set:
+    """Raises `WeightsMismatchError` listing every missing, unexpected and
+    mis-shaped key of `state_dict` against `rules`; returns the keys used."""
     used = set()
     missing, mismatched = [], []
     for rule in rules:
@@ -122,6 +107,29 @@ def assign(rules: Sequence[Rule], state_dict: Mapping, *, model_name: str, sourc
                 shown = keys[:20] + ([f"... and {len(keys) - 20} more"] if len(keys) > 20 else [])
                 lines.append(f"  {title} ({len(keys)}): " + ", ".join(shown))
         raise WeightsMismatchError("\n".join(lines))
+    return used
+
+
+def assign(rules: Sequence[Rule], state_dict: Mapping, *, model_name: str, source: str,
+           ignored_keys: Callable[[str], bool] | None = None) -> int:
+    """Checks `state_dict` against `rules` (see `check`), then assigns every variable.
+
+    Args:
+        rules: the model family's rules (every variable to load).
+        state_dict: mapping of official key -> array-like.
+        model_name: preset or model name, for error messages.
+        source: where the state dict came from (a file path or "mapping").
+        ignored_keys: predicate for extra official keys a loader may accept
+            and drop (besides BatchNorm's `num_batches_tracked`).
+
+    Returns:
+        The number of state-dict entries read into variables.
+
+    Raises:
+        WeightsMismatchError: listing all missing, unexpected and mismatched
+            keys; nothing is assigned in that case.
+    """
+    used = check(rules, state_dict, model_name=model_name, source=source, ignored_keys=ignored_keys)
     values = []
     for rule in rules:
         value = np.asarray(rule.convert(*(np.asarray(state_dict[k], dtype=np.float32) for k in rule.keys)))
@@ -130,4 +138,4 @@ def assign(rules: Sequence[Rule], state_dict: Mapping, *, model_name: str, sourc
         values.append(value)
     for rule, value in zip(rules, values):
         rule.variable.assign(value.astype(rule.variable.dtype))
-    return len([k for k in state_dict if k in used])
+    return len(used)

@@ -1,0 +1,308 @@
+"""ST-TR: parity with the official implementation, parameter counts, layers,
+DropConnect, two-stream fusion, bones, serialisation and input errors."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import skeleton_zoo
+from skeleton_zoo import STTR, TwoStreamSTTR, WeightsMismatchError
+from skeleton_zoo.sttr import layers as sttr_layers
+
+from conftest import FIXTURES
+
+SMALL = ["sttr_spatial_joint_small", "sttr_temporal_joint_small"]
+
+
+def load_sttr_fixture(name):
+    data = np.load(FIXTURES / "sttr" / f"{name}.npz")
+    args = json.loads(str(data["config"]))["model_args"]
+    state = {k[len("state/"):]: data[k] for k in data.files if k.startswith("state/")}
+    x = np.transpose(data["input"], (0, 2, 3, 4, 1))  # official (N, C, T, V, M) -> ours
+    return args, state, x, data["logits"]
+
+
+def _fixture_model(args):
+    stream = "spatial" if args["attention"] else "temporal"
+    return STTR(stream, in_channels=args["channel"], num_classes=args["num_class"],
+                num_persons=args["num_person"], backbone=args["backbone_config"],
+                concat_original=args["concat_original"])
+
+
+def _params(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+# --- parity ------------------------------------------------------------------
+@pytest.mark.parametrize("name", SMALL)
+def test_official_parity(name):
+    args, state, x, logits = load_sttr_fixture(name)
+    model = _fixture_model(args)
+    counts = json.loads((FIXTURES / "sttr" / "sttr_param_counts.json").read_text())
+    assert _params(model) == counts[f"{name}_without_unused_person_bn"]
+    skeleton_zoo.sttr.load_official_state_dict(model, state)
+    y = model(x, training=False).numpy()
+    assert y.shape == logits.shape
+    assert np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
+    # Inference is deterministic (DropConnect only in training).
+    np.testing.assert_array_equal(model(x, training=False).numpy(), y)
+
+
+def test_parity_through_load_and_predict():
+    args, state, x, logits = load_sttr_fixture("sttr_temporal_joint_small")
+    model = skeleton_zoo.load("st_tr_temporal_joint", weights=state, backbone=args["backbone_config"])
+    y = model.predict(x, verbose=0)
+    assert np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
+
+
+def test_only_person_bn_keys_are_ignored():
+    args, state, _, _ = load_sttr_fixture("sttr_spatial_joint_small")
+    model = _fixture_model(args)
+    bad = dict(state, **{"person_bnx.weight": np.zeros(3)})
+    del bad["backbone.3.gcn1.attention_conv.qkv_conv.bias"]
+    bad["data_bn.weight"] = np.zeros(10, "float32")
+    with pytest.raises(WeightsMismatchError) as info:
+        skeleton_zoo.sttr.load_official_state_dict(model, bad)
+    message = str(info.value)
+    assert "unexpected (1): person_bnx.weight" in message
+    assert "missing (1): backbone.3.gcn1.attention_conv.qkv_conv.bias" in message
+    assert "data_bn.weight: expected (150,), found (10,)" in message
+
+
+def test_two_stream_fusion_and_weights():
+    spatial = load_sttr_fixture("sttr_spatial_joint_small")
+    temporal = load_sttr_fixture("sttr_temporal_joint_small")
+    backbone = spatial[0]["backbone_config"]
+    weights = {"spatial": spatial[1], "temporal": temporal[1]}
+    model = skeleton_zoo.load("st_tr_2s_joint", weights=weights, backbone=backbone)
+    # Each stream reproduces its own fixture (the fixtures use different inputs).
+    for stream, (_, _, x, logits) in (("spatial", spatial), ("temporal", temporal)):
+        y = getattr(model, f"{stream}_stream")(x, training=False).numpy()
+        assert np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
+    x = spatial[2]
+    a = model.spatial_stream(x, training=False).numpy()
+    b = model.temporal_stream(x, training=False).numpy()
+    np.testing.assert_allclose(model.predict(x, verbose=0), a + b, rtol=1e-6, atol=1e-5)
+    soft = skeleton_zoo.load("st_tr_2s_joint", weights=weights, backbone=backbone, fusion="softmax")
+    expected = tf.nn.softmax(a).numpy() + tf.nn.softmax(b).numpy()
+    np.testing.assert_allclose(soft.predict(x, verbose=0), expected, atol=1e-5)
+    with pytest.raises(WeightsMismatchError, match="'spatial' and 'temporal'"):
+        skeleton_zoo.load("st_tr_2s_joint", weights=spatial[1], backbone=backbone)
+
+
+# --- parameter counts ---------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, count",
+    [("st_tr_spatial_joint", 3_074_826), ("st_tr_temporal_joint", 1_768_358),
+     ("st_tr_spatial_bone", 12_125_324), ("st_tr_temporal_bone", 6_839_890)],
+)
+def test_published_parameter_counts(name, count):
+    assert _params(skeleton_zoo.load(name)) == count
+
+
+def test_two_stream_and_baseline_presets():
+    two = skeleton_zoo.load("st_tr_2s_bone", num_classes=120)
+    assert _params(two) == 12_125_324 + 6_839_890 + 2 * (120 - 60) * (256 * 2 + 1)
+    assert two.output_shape == (None, 120) and two.input_shape == (None, None, 25, 2, 6)
+    gcn = skeleton_zoo.load("st_gcn")
+    assert not any(isinstance(l, (sttr_layers.SpatialSelfAttention, sttr_layers.TemporalSelfAttention))
+                   for b in gcn.layers if isinstance(b, sttr_layers.STTRBlock)
+                   for l in (b.spatial_unit, b.temporal_unit))
+
+
+@pytest.mark.parametrize(
+    "layer, count",
+    [(sttr_layers.GraphConv(256), 199_763), (sttr_layers.TemporalConv(256), 590_592),
+     (sttr_layers.SpatialSelfAttention(256), 177_792), (sttr_layers.TemporalSelfAttention(256), 177_792)],
+    ids=["GraphConv", "TemporalConv", "SSA", "TSA"],
+)
+def test_module_parameter_counts_table_1b(layer, count):
+    layer.build((None, None, 25, 256))
+    assert _params(layer) == count
+
+
+# --- layers --------------------------------------------------------------------
+def _x(shape, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype("float32")
+
+
+def test_spatial_partitions_match_official_construction():
+    a = skeleton_zoo.layouts.spatial_partitions(skeleton_zoo.get_layout("ntu25"))
+    inward = [(i - 1, j - 1) for i, j in [(1, 2), (2, 21), (3, 21), (4, 3), (5, 21), (6, 5), (7, 6), (8, 7),
+              (9, 21), (10, 9), (11, 10), (12, 11), (13, 1), (14, 13), (15, 14), (16, 15), (17, 1), (18, 17),
+              (19, 18), (20, 19), (22, 23), (23, 8), (24, 25), (25, 12)]]
+
+    def edge2mat(links):
+        m = np.zeros((25, 25))
+        for i, j in links:
+            m[j, i] = 1
+        return m
+
+    def normalize_digraph(m):
+        d = m.sum(0)
+        return m @ np.diag(np.where(d > 0, 1 / np.where(d > 0, d, 1), 0))
+
+    expected = np.stack([edge2mat([(i, i) for i in range(25)]), normalize_digraph(edge2mat(inward)),
+                         normalize_digraph(edge2mat([(j, i) for i, j in inward]))])
+    np.testing.assert_allclose(a, expected, atol=1e-7)
+
+
+def test_graph_conv_matches_per_partition_formula():
+    layer = sttr_layers.GraphConv(5)
+    x = _x((2, 4, 25, 3))
+    layer(x)
+    rng = np.random.default_rng(1)
+    layer.set_weights([np.abs(w) if "variance" in v.path else w for v, w in
+                       zip(layer.weights, (rng.normal(size=w.shape).astype("float32") for w in layer.weights))])
+    kernel, bias, mask = (w.numpy() for w in (layer.kernel, layer.bias, layer.mask))
+    a = skeleton_zoo.layouts.spatial_partitions(skeleton_zoo.get_layout("ntu25")) * mask
+    pre_bn = sum(np.einsum("btvc,vw->btwc", x, a[k]) @ kernel[k] + bias[k] for k in range(3))
+    bn = layer.bn
+    expected = np.maximum(
+        (pre_bn - bn.moving_mean.numpy()) / np.sqrt(bn.moving_variance.numpy() + 1e-5) * bn.gamma.numpy()
+        + bn.beta.numpy(), 0)
+    assert np.isfinite(expected).all() and (expected > 0).mean() > 0.2
+    np.testing.assert_allclose(layer(x, training=False).numpy(), expected, rtol=1e-4, atol=1e-4)
+    assert np.all(layer.mask.numpy() == mask)  # the mask is applied, never updated in place
+
+
+def test_temporal_conv_stride_uses_symmetric_padding():
+    layer = sttr_layers.TemporalConv(4, kernel_size=9, stride=2)
+    for t in (40, 41):
+        assert layer(_x((1, t, 25, 3))).shape == (1, (t + 1) // 2, 25, 4)
+
+
+@pytest.mark.parametrize("cls", [sttr_layers.SpatialSelfAttention, sttr_layers.TemporalSelfAttention])
+def test_drop_connect_only_in_training(cls):
+    layer = cls(16, num_heads=4, seed=3)
+    x = _x((2, 8, 25, 16))
+    a, b = layer(x, training=False).numpy(), layer(x, training=False).numpy()
+    np.testing.assert_array_equal(a, b)
+    c, d = layer(x, training=True).numpy(), layer(x, training=True).numpy()
+    assert not np.allclose(c, d)  # fresh Bernoulli masks each step
+    no_drop = cls(16, num_heads=4, drop_connect=False)
+    no_drop(x)
+    no_drop.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(no_drop(x, training=True).numpy(), no_drop(x, training=True).numpy())
+
+
+def test_drop_connect_drops_key_columns_and_renormalises():
+    layer = sttr_layers.SpatialSelfAttention(16, num_heads=2, seed=0)
+    qkv = _x((3, 5, 25, 2 * 4 + 16))
+    weights_seen = {}
+    original = keras.ops.einsum
+
+    def spy(pattern, a, b):
+        if pattern == "bthij,btjhd->btihd":
+            weights_seen["w"] = keras.ops.convert_to_numpy(a)
+        return original(pattern, a, b)
+
+    sttr_layers.ops.einsum = spy
+    try:
+        layer._attend(qkv, ("btihd,btjhd->bthij", "bthij,btjhd->btihd"), training=True)
+    finally:
+        sttr_layers.ops.einsum = original
+    w = weights_seen["w"]  # (B, T, H, V, V)
+    dropped = np.all(w == 0, axis=-2)  # whole key columns
+    assert 0.3 < dropped.mean() < 0.7
+    np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
+
+
+def test_temporal_attention_handles_odd_length_at_stride_2():
+    layer = sttr_layers.TemporalSelfAttention(16, stride=2, num_heads=4)
+    assert layer(_x((2, 75, 25, 8))).shape == (2, 38, 25, 16)
+
+
+def test_attention_has_no_python_loops_over_frames():
+    """One graph for any length: no shape-dependent Python loops."""
+    model = skeleton_zoo.load("st_tr_spatial_joint", backbone=[(16, 16, 1), (16, 128, 2)], num_classes=5)
+    fn = tf.function(lambda x: model(x, training=False),
+                     input_signature=[tf.TensorSpec((None, None, 25, 2, 3), tf.float32)])
+    for b, t in [(1, 10), (3, 33)]:
+        y = fn(_x((b, t, 25, 2, 3)))
+        assert y.shape == (b, 5)
+    assert len(fn._list_all_concrete_functions()) == 1
+
+
+# --- bones -----------------------------------------------------------------------
+def test_bones_match_official_ntu_gen_bones():
+    data = np.load(FIXTURES / "ntu" / "bones_slice.npz")
+    joints = np.transpose(data["joints"], (0, 2, 3, 4, 1))  # (N, T, V, M, C)
+    bones = np.transpose(data["bones"], (0, 2, 3, 4, 1))
+    layout = skeleton_zoo.get_layout("ntu25")
+    np.testing.assert_allclose(skeleton_zoo.layouts.joints_to_bones(joints, layout, joint_axis=2), bones, atol=1e-6)
+    with pytest.raises(ValueError, match="expected 25 joints"):
+        skeleton_zoo.layouts.joints_to_bones(joints[:, :, :24], layout, joint_axis=2)
+    layer = sttr_layers.JointsToBones(concat_joints=True)
+    out = layer(joints).numpy()
+    np.testing.assert_allclose(out, np.concatenate([joints, bones], -1), atol=1e-6)
+    assert np.all(out[:, :, 20, :, 3:] == 0)  # spine shoulder: the (21, 21) pair
+
+
+# --- serialisation and errors ----------------------------------------------------
+@pytest.mark.parametrize("name", ["st_tr_spatial_joint", "st_tr_2s_joint"])
+def test_keras_file_round_trip(tmp_path, name):
+    model = skeleton_zoo.load(name, backbone=[(8, 8, 1), (8, 16, 2)], num_classes=7, attention_from=16,
+                              num_heads=2)
+    x = _x((2, 12, 25, 2, 3))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    restored = keras.models.load_model(path, safe_mode=True)
+    assert type(restored) is type(model)
+    assert restored.get_config() == model.get_config()
+    np.testing.assert_array_equal(restored(x, training=False).numpy(), model(x, training=False).numpy())
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [(sttr_layers.GraphConv, {"units": 6}), (sttr_layers.TemporalConv, {"units": 6, "stride": 2, "dropout": 0.1}),
+     (sttr_layers.SpatialSelfAttention, {"units": 8, "num_heads": 2, "drop_connect": False}),
+     (sttr_layers.TemporalSelfAttention, {"units": 8, "stride": 2, "num_heads": 2, "key_factor": 0.5}),
+     (sttr_layers.STTRBlock, {"units": 8, "stride": 2, "spatial": "attention", "num_heads": 2}),
+     (sttr_layers.JointsToBones, {"joint_axis": 2})],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_layer_config_is_complete(cls, kwargs):
+    layer = cls(**kwargs)
+    x = _x((2, 6, 25, 4))
+    y = layer(x)
+    clone = cls.from_config(layer.get_config())
+    clone(x)
+    assert clone.get_config() == layer.get_config()
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x).numpy(), y.numpy())
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return skeleton_zoo.load("st_tr_temporal_joint", backbone=[(8, 8, 1), (8, 16, 2)], attention_from=16,
+                             num_heads=2)
+
+
+@pytest.mark.parametrize(
+    "shape, match",
+    [((1, 10, 24, 2, 3), "expected 25 joints on axis 2"),
+     ((1, 10, 25, 3, 3), "expected 2 persons on axis 3"),
+     ((1, 10, 25, 2, 6), "expected 3 channels on axis 4"),
+     ((10, 25, 2, 3), r"rank 5 \(batch, frames, 25, 2, 3\)"),
+     ((1, 0, 25, 2, 3), "no frames")],
+)
+def test_bad_input_shapes(small_model, shape, match):
+    with pytest.raises(ValueError, match=match):
+        small_model(np.zeros(shape, "float32"))
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="`stream` must be one of"):
+        STTR("both")
+    with pytest.raises(ValueError, match=r"`fusion` must be one of"):
+        skeleton_zoo.load("st_tr_2s_joint", fusion="max")
+    with pytest.raises(TypeError, match="two-stream presets only"):
+        skeleton_zoo.load("st_gcn", fusion="logits")
+    with pytest.raises(ValueError, match="divisible by `num_heads`"):
+        sttr_layers.SpatialSelfAttention(20, num_heads=8)
+    with pytest.raises(ValueError, match="Did you mean 'st_tr_2s_bone'"):
+        skeleton_zoo.load("st_tr_2s_bones")
