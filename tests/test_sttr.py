@@ -191,24 +191,16 @@ def test_drop_connect_only_in_training(cls):
 
 def test_drop_connect_drops_key_columns_and_renormalises():
     layer = sttr_layers.SpatialSelfAttention(16, num_heads=2, seed=0)
-    qkv = _x((3, 5, 25, 2 * 4 + 16))
-    weights_seen = {}
-    original = keras.ops.einsum
-
-    def spy(pattern, a, b):
-        if pattern == "bthij,btjhd->btihd":
-            weights_seen["w"] = keras.ops.convert_to_numpy(a)
-        return original(pattern, a, b)
-
-    sttr_layers.ops.einsum = spy
-    try:
-        layer._attend(qkv, ("btihd,btjhd->bthij", "bthij,btjhd->btihd"), training=True)
-    finally:
-        sttr_layers.ops.einsum = original
-    w = weights_seen["w"]  # (B, T, H, V, V)
-    dropped = np.all(w == 0, axis=-2)  # whole key columns
+    q, k = _x((3, 5, 2, 25, 2), 1), _x((3, 5, 2, 25, 2), 2)  # (B, T, H, V, d)
+    w = keras.ops.convert_to_numpy(layer.attention_weights(q, k, training=True))
+    dropped = np.all(w == 0, axis=-2)  # whole key columns, per (sample, frame, head)
+    assert dropped.shape == (3, 5, 2, 25)
     assert 0.3 < dropped.mean() < 0.7
     np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
+    plain = keras.ops.convert_to_numpy(layer.attention_weights(q, k, training=False))
+    logits = np.einsum("...id,...jd->...ij", q, k)
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(plain, expected / expected.sum(-1, keepdims=True), rtol=1e-5, atol=1e-6)
 
 
 def test_temporal_attention_handles_odd_length_at_stride_2():

@@ -22,18 +22,9 @@ import numpy as np
 from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.common import batch_norm as _batch_norm
 
-# PyTorch BatchNorm defaults used by the official release (momentum 0.1 there
-# is the weight of the new batch; Keras' momentum is the weight of the old).
-BN_EPSILON = 1e-5
-BN_MOMENTUM = 0.9
 _MASKED_LOGIT = -9e15  # the official masked-softmax fill value
-
-
-def _batch_norm(name, dtype_policy):
-    return keras.layers.BatchNormalization(
-        axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype_policy
-    )
 
 
 def _pointwise(units, name, dtype_policy, use_bias=False):

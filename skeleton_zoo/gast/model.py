@@ -20,14 +20,14 @@ from __future__ import annotations
 import math
 
 import keras
-import numpy as np
 
 from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.common import ShapeCheckedModel, batch_norm
 from skeleton_zoo.gast import layers as gast_layers
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class GASTNet(keras.Model):
+class GASTNet(ShapeCheckedModel):
     """GAST-Net 2D-to-3D pose lifting model.
 
     Args:
@@ -79,7 +79,7 @@ class GASTNet(keras.Model):
         num_joints = layout.num_joints
 
         # === Layers ===
-        bn = gast_layers._batch_norm
+        bn = batch_norm
         init_bn = bn("init_bn", dtype)
         expand_conv = keras.layers.Conv2D(
             channels,
@@ -182,14 +182,6 @@ class GASTNet(keras.Model):
                 f"for clips of any length."
             )
 
-    def __call__(self, inputs, *args, **kwargs):
-        shape = getattr(inputs, "shape", None)
-        if shape is None and not isinstance(inputs, (dict, tuple)):
-            shape = np.shape(inputs)
-        if shape is not None:
-            self.check_input_shape(shape)
-        return super().__call__(inputs, *args, **kwargs)
-
     def get_config(self):
         return {
             "name": self.name,
@@ -203,7 +195,3 @@ class GASTNet(keras.Model):
             "num_heads": self.num_heads,
             "in_features": self.in_features,
         }
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

@@ -18,15 +18,7 @@ import keras
 from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
-
-BN_EPSILON = 1e-5
-BN_MOMENTUM = 0.9  # PyTorch's default momentum 0.1
-
-
-def _batch_norm(name, dtype_policy, axis=-1):
-    return keras.layers.BatchNormalization(
-        axis=axis, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=dtype_policy
-    )
+from skeleton_zoo.common import batch_norm as _batch_norm
 
 
 def _split_heads(x, num_heads):
@@ -85,11 +77,18 @@ class GraphConv(keras.layers.Layer):
         a = ops.cast(self.partitions, self.compute_dtype)
         if self.mask_learning:
             a = a * ops.cast(self.mask, self.compute_dtype)
-        k, c_in = self.kernel.shape[:2]
-        xa = ops.einsum("btvc,kvw->btwkc", x, a)  # (B, T, V, K, C_in)
-        xa = ops.reshape(xa, (*ops.shape(xa)[:3], k * c_in))
-        kernel = ops.reshape(ops.cast(self.kernel, self.compute_dtype), (k * c_in, self.units))
-        y = ops.matmul(xa, kernel) + ops.sum(ops.cast(self.bias, self.compute_dtype), axis=0)
+        k, c_in, c_out = self.kernel.shape
+        v = x.shape[2]
+        shape = ops.shape(x)
+        # Project first (W_k x), then aggregate all partitions in one matmul:
+        # y[w] = sum_{k,v} A_k[v, w] (W_k x)[v]. Same result as aggregating
+        # first, with no large transposes (about 2x faster on CPU).
+        kernel = ops.reshape(ops.transpose(ops.cast(self.kernel, self.compute_dtype), (1, 0, 2)), (c_in, k * c_out))
+        h = ops.reshape(ops.matmul(x, kernel), (-1, v, k, c_out))  # (B*T, V, K, O)
+        h = ops.reshape(ops.transpose(h, (0, 2, 1, 3)), (-1, k * v, c_out))  # (B*T, K*V, O)
+        a_t = ops.reshape(ops.transpose(a, (2, 0, 1)), (v, k * v))  # (W, K*V)
+        y = ops.reshape(ops.matmul(a_t, h), (shape[0], shape[1], v, c_out))
+        y = y + ops.sum(ops.cast(self.bias, self.compute_dtype), axis=0)
         return ops.relu(self.bn(y, training=training))
 
     def compute_output_shape(self, input_shape):
@@ -127,8 +126,12 @@ class TemporalConv(keras.layers.Layer):
         # === Layers ===
         policy = self.dtype_policy
         self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=policy)
+        # torch pads (k - 1) / 2 each side. TF's "same" does exactly that at
+        # stride 1 (odd k); at stride > 1 it pads asymmetrically, so pad by hand.
+        self._explicit_pad = (self.kernel_size - 1) // 2 if self.stride > 1 else 0
         self.conv = keras.layers.Conv2D(
-            self.units, (self.kernel_size, 1), strides=(self.stride, 1), padding="valid",
+            self.units, (self.kernel_size, 1), strides=(self.stride, 1),
+            padding="valid" if self.stride > 1 else "same",
             kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "normal"),
             name="conv", dtype=policy,
         )
@@ -136,13 +139,13 @@ class TemporalConv(keras.layers.Layer):
 
     def build(self, input_shape):
         t = input_shape[1]
-        self.conv.build((input_shape[0], None if t is None else t + self.kernel_size - 1, *input_shape[2:]))
+        self.conv.build((input_shape[0], None if t is None else t + 2 * self._explicit_pad, *input_shape[2:]))
         self.bn.build((*input_shape[:-1], self.units))
 
     def call(self, x, training=None):
         x = self.drop(x, training=training)
-        pad = (self.kernel_size - 1) // 2
-        if pad:  # symmetric, as torch's Conv2d(padding=pad); "same" is asymmetric at stride 2
+        if self._explicit_pad:
+            pad = self._explicit_pad
             x = ops.pad(x, ((0, 0), (pad, pad), (0, 0), (0, 0)))
         return ops.relu(self.bn(self.conv(x), training=training))
 
@@ -197,25 +200,39 @@ class _SelfAttentionBase(keras.layers.Layer):
         flat = ops.reshape(x, (*ops.shape(x)[:2], v * c))
         return ops.reshape(self.data_bn(flat, training=training), ops.shape(x))
 
-    def _attend(self, qkv, pattern, training):
-        """Multi-head attention over one axis of `qkv` (..., 2 dk + dv).
+    def attention_weights(self, q, k, training=None):
+        """Softmax attention, with DropConnect in training.
 
-        `pattern` = (logits equation, output equation) for the einsums; the
-        attended axis is the one they contract over.
+        Args:
+            q, k: (..., H, L, dk / H) queries (already scaled) and keys.
+
+        Returns:
+            (..., H, L, L) weights; in training, whole key columns are dropped
+            per (sample, head) with probability 0.5 and rows renormalised by
+            their sum + 1e-8 (DropAttention as the official code does it).
         """
-        dk, h = self.key_channels, self.num_heads
-        q = _split_heads(qkv[..., :dk], h) * ((dk // h) ** -0.5)
-        k = _split_heads(qkv[..., dk:2 * dk], h)
-        v = _split_heads(qkv[..., 2 * dk:], h)
-        weights = ops.softmax(ops.einsum(pattern[0], q, k), axis=-1)  # (..., H, Lq, Lk)
+        weights = ops.softmax(ops.matmul(q, ops.swapaxes(k, -1, -2)), axis=-1)
         if self.drop_connect and training:
-            # DropAttention as coded officially: drop whole key columns per
-            # (sample, head), renormalise the rows.
             shape = (*ops.shape(weights)[:-2], 1, ops.shape(weights)[-1])
             keep = keras.random.uniform(shape, seed=self.seed_generator) < 0.5
             weights = weights * ops.cast(keep, weights.dtype)
             weights = weights / (ops.sum(weights, axis=-1, keepdims=True) + 1e-8)
-        return _merge_heads(ops.einsum(pattern[1], weights, v), self.value_channels)
+        return weights
+
+    def _attend(self, qkv, heads_first, heads_last, training):
+        """Multi-head attention over one axis of `qkv` (B, T, V, 2 dk + dv).
+
+        `heads_first` permutes (B, T, V, H, d) so the heads and the attended
+        axis come last: (..., H, L, d); `heads_last` undoes it. Every head,
+        frame and joint is one batched matmul.
+        """
+        dk, h = self.key_channels, self.num_heads
+        q, k, v = (
+            ops.transpose(_split_heads(t, h), heads_first)
+            for t in (qkv[..., :dk] * ((dk // h) ** -0.5), qkv[..., dk:2 * dk], qkv[..., 2 * dk:])
+        )
+        out = ops.matmul(self.attention_weights(q, k, training), v)  # (..., H, L, dv / H)
+        return _merge_heads(ops.transpose(out, heads_last), self.value_channels)
 
     def _finish(self, attention, shortcut, training):
         y = self.attn_out(attention)
@@ -280,9 +297,8 @@ class SpatialSelfAttention(_SelfAttentionBase):
 
     def call(self, x, training=None):
         qkv = self.qkv(self._normalize(x, training))  # (B, T, V, 2dk + dv)
-        attention = self._attend(
-            qkv, ("btihd,btjhd->bthij", "bthij,btjhd->btihd"), training
-        )  # (B, T, V, dv)
+        # (B, T, V, H, d) -> (B, T, H, V, d): joints attend within each frame.
+        attention = self._attend(qkv, (0, 1, 3, 2, 4), (0, 1, 3, 2, 4), training)  # (B, T, V, dv)
         shortcut = x if self.skip_connection and x.shape[-1] == self.units else None
         return self._finish(attention, shortcut, training)
 
@@ -338,9 +354,8 @@ class TemporalSelfAttention(_SelfAttentionBase):
 
     def call(self, x, training=None):
         qkv = self.qkv(self._normalize(x, training))  # (B, T', V, 2dk + dv)
-        attention = self._attend(
-            qkv, ("bivhd,bjvhd->bvhij", "bvhij,bjvhd->bivhd"), training
-        )  # (B, T', V, dv)
+        # (B, T', V, H, d) -> (B, V, H, T', d): frames attend within each joint.
+        attention = self._attend(qkv, (0, 2, 3, 1, 4), (0, 3, 1, 2, 4), training)  # (B, T', V, dv)
         shortcut = None
         if self.skip_connection:
             shortcut = x if self.down is None else self.down(x, training=training)

@@ -14,10 +14,9 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
-from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.common import ShapeCheckedModel, batch_norm
 from skeleton_zoo.sttr import layers as sttr_layers
 
 # (in, out, stride) of the published backbone (official `default_backbone`).
@@ -45,22 +44,8 @@ def _check_skeleton_shape(model, shape, joints, persons, channels):
         raise ValueError(f"{where}: the clip has no frames (shape {shape}).")
 
 
-class _ShapeCheckedModel(keras.Model):
-    def __call__(self, inputs, *args, **kwargs):
-        shape = getattr(inputs, "shape", None)
-        if shape is None and not isinstance(inputs, (dict, tuple)):
-            shape = np.shape(inputs)
-        if shape is not None:
-            self.check_input_shape(shape)
-        return super().__call__(inputs, *args, **kwargs)
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class STTR(_ShapeCheckedModel):
+class STTR(ShapeCheckedModel):
     """One ST-TR stream (or the ST-GCN baseline).
 
     Args:
@@ -110,7 +95,7 @@ class STTR(_ShapeCheckedModel):
         inputs = keras.Input((None, v, m, c), name="skeleton")
         raw = sttr_layers.FoldPersons(name="fold_raw", dtype=dtype)(inputs)
         x = keras.layers.Reshape((-1, v * m * c), name="flatten_features", dtype=dtype)(inputs)
-        x = sttr_layers._batch_norm("data_bn", dtype)(x)
+        x = batch_norm("data_bn", dtype)(x)
         x = keras.layers.Reshape((-1, v, m, c), name="unflatten_features", dtype=dtype)(x)
         x = sttr_layers.FoldPersons(name="fold_persons", dtype=dtype)(x)
         stem = backbone[0][0] * scale
@@ -178,7 +163,7 @@ FUSIONS = ("logits", "softmax")
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class TwoStreamSTTR(_ShapeCheckedModel):
+class TwoStreamSTTR(ShapeCheckedModel):
     """2s-ST-TR: an S-TR and a T-TR stream on the same input, fused.
 
     Args:
