@@ -21,6 +21,12 @@ from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.common import batch_norm as _batch_norm
 
 
+def _strided_shape(input_shape, stride, units):
+    """(B, T, V, C) -> (B, ceil(T / stride), V, units)."""
+    t = input_shape[1]
+    return (input_shape[0], None if t is None else -(-t // stride), input_shape[2], units)
+
+
 def _split_heads(x, num_heads):
     """(..., H * d) -> (..., H, d): heads are contiguous channel blocks."""
     shape = ops.shape(x)
@@ -150,9 +156,7 @@ class TemporalConv(keras.layers.Layer):
         return ops.relu(self.bn(self.conv(x), training=training))
 
     def compute_output_shape(self, input_shape):
-        t = input_shape[1]
-        t = None if t is None else (t - 1) // self.stride + 1
-        return (input_shape[0], t, input_shape[2], self.units)
+        return _strided_shape(input_shape, self.stride, self.units)
 
     def get_config(self):
         config = super().get_config()
@@ -362,9 +366,7 @@ class TemporalSelfAttention(_SelfAttentionBase):
         return self._finish(attention, shortcut, training)
 
     def compute_output_shape(self, input_shape):
-        t = input_shape[1]
-        t = None if t is None else -(-t // self.stride)
-        return (input_shape[0], t, input_shape[2], self.units)
+        return _strided_shape(input_shape, self.stride, self.units)
 
     def get_config(self):
         config = super().get_config()
@@ -447,9 +449,7 @@ class STTRBlock(keras.layers.Layer):
         return y + (x if self.residual is None else self.residual(x, training=training))
 
     def compute_output_shape(self, input_shape):
-        t = input_shape[1]
-        t = None if t is None else -(-t // self.stride)
-        return (input_shape[0], t, input_shape[2], self.units)
+        return _strided_shape(input_shape, self.stride, self.units)
 
     def get_config(self):
         config = super().get_config()
