@@ -8,7 +8,7 @@
 
 __version__ = "0.1.0"
 
-from skeleton_zoo import layouts
+from skeleton_zoo import checkpoint, layouts
 from skeleton_zoo.layouts import SkeletonLayout, get_layout
 from skeleton_zoo.registry import list_models, load, preset_names
 from skeleton_zoo.state_dict import WeightsMismatchError
@@ -23,6 +23,7 @@ __all__ = [
     "TwoStreamSTTR",
     "SkeletonLayout",
     "WeightsMismatchError",
+    "checkpoint",
     "gast",
     "get_layout",
     "layouts",

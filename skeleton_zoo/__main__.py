@@ -18,16 +18,39 @@ flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
 COMMANDS = ("list",)
 
 
+def _official_cell(weights) -> str:
+    if not weights:
+        return "-"
+    return " + ".join(w["file"] for w in weights) if weights[0]["note"].startswith("weights=") \
+        else ", ".join(w["file"] for w in weights)
+
+
 def _table(rows) -> str:
-    columns = ["name", "task", "receptive_field", "layout", "parameters", "description"]
+    columns = ["name", "task", "receptive_field", "layout", "parameters", "official_weights",
+               "description"]
     cells = [[c.replace("_", " ") for c in columns]]
     for row in rows:
         cells.append([
-            f"{row[c]:,}" if c == "parameters" else str(row.get(c, "-")) for c in columns
+            f"{row[c]:,}" if c == "parameters"
+            else _official_cell(row[c]) if c == "official_weights"
+            else str(row.get(c, "-")) for c in columns
         ])
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    hosts, two_stream = {}, False
+    for row in rows:
+        for w in row["official_weights"]:
+            two_stream |= w["note"].startswith("weights=")
+            note = f" ({w['note']})" if w["note"] and not w["note"].startswith("weights=") else ""
+            hosts.setdefault(w["url"], {})[w["file"] + note] = None
+    if hosts:
+        lines += ["", "Official weights: skeleton_zoo.load(NAME, weights=FILE), or convert once with "
+                      "python -m skeleton_zoo.convert FILE --model NAME"]
+        if two_stream:
+            lines.append("  (two-stream presets: weights={'spatial': S-TR FILE, 'temporal': T-TR FILE})")
+        for url, files in hosts.items():
+            lines.append(f"  {url}: {', '.join(files)}")
     return "\n".join(lines)
 
 

@@ -12,8 +12,11 @@ import difflib
 import os
 from typing import Any, Callable, Mapping
 
-__all__ = ["Family", "Preset", "register_family", "register_preset", "get_preset",
+__all__ = ["Family", "Preset", "OfficialWeights", "register_family", "register_preset", "get_preset", "get_family",
            "preset_names", "load", "list_models"]
+
+# Keras formats `load(weights=...)` reads with `model.load_weights`.
+KERAS_SUFFIXES = (".weights.h5", ".keras")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,22 @@ class Family:
 
 
 @dataclasses.dataclass(frozen=True)
+class OfficialWeights:
+    """A weights file the paper's authors publish for a preset.
+
+    Attributes:
+        file: the file name as published, e.g. "27_frame_model.bin".
+        url: where the authors host it.
+        note: how to load it when it needs more than the preset name, e.g.
+            "layout='h36m19'" or "spatial stream".
+    """
+
+    file: str
+    url: str
+    note: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class Preset:
     """A named model configuration.
 
@@ -46,6 +65,7 @@ class Preset:
         task: "pose_lifting" or "action_recognition".
         description: one line for listings.
         config: keyword arguments of the family's model class.
+        official_weights: the authors' published weights that fit it.
     """
 
     name: str
@@ -53,6 +73,7 @@ class Preset:
     task: str
     description: str
     config: Mapping[str, Any]
+    official_weights: tuple[OfficialWeights, ...] = ()
 
 
 _FAMILIES: dict[str, Family] = {}
@@ -71,6 +92,10 @@ def register_preset(preset: Preset) -> Preset:
     return preset
 
 
+def get_family(name: str) -> Family:
+    return _FAMILIES[name]
+
+
 def preset_names() -> list[str]:
     return list(_PRESETS)
 
@@ -84,24 +109,92 @@ def get_preset(name: str) -> Preset:
     raise ValueError(f"Unknown model '{name}'.{hint} Valid names: {', '.join(_PRESETS)}.")
 
 
-def _load_weights(model, family: Family, preset: Preset, weights) -> None:
+def _is_path(value) -> bool:
+    return isinstance(value, (str, os.PathLike))
+
+
+def _read_official(preset: Preset, path) -> dict:
+    from skeleton_zoo import checkpoint
+
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load('{preset.name}'): weights file '{path}' does not exist.")
+    if not path.endswith(checkpoint.OFFICIAL_SUFFIXES):
+        raise ValueError(
+            f"load('{preset.name}'): cannot tell the format of weights file '{path}': expected an "
+            f"official PyTorch checkpoint ({', '.join(checkpoint.OFFICIAL_SUFFIXES)}) or Keras "
+            f"weights ({', '.join(KERAS_SUFFIXES)})."
+        )
+    state_dict, _ = checkpoint.load_state_dict(path)
+    return state_dict
+
+
+def _fitting_presets(preset: Preset, weights, overrides) -> list[str]:
+    """Other presets (or layouts) of the family that accept `weights`, as
+    `load` calls for the error message. Only run after a mismatch."""
+    from skeleton_zoo.layouts import list_layouts
+    from skeleton_zoo.state_dict import WeightsMismatchError
+
+    family = _FAMILIES[preset.family]
+    candidates = [(other, dict(overrides)) for other in _PRESETS.values()
+                  if other.family == preset.family and other.name != preset.name]
+    if "layout" in family.overrides:
+        candidates += [(preset, dict(overrides, layout=name)) for name in list_layouts()
+                       if name != overrides.get("layout")]
+    fits = []
+    for other, options in candidates:
+        try:
+            family.load_official(family.build(other, **options), weights, "a candidate")
+        except (WeightsMismatchError, TypeError, ValueError):
+            continue
+        extra = "".join(f", {k}={v!r}" for k, v in options.items() if overrides.get(k) != v)
+        fits.append(f"load('{other.name}'{extra}, weights=...)")
+    return fits
+
+
+def _load_official(model, family: Family, preset: Preset, weights, source: str, overrides) -> None:
+    from skeleton_zoo.state_dict import WeightsMismatchError
+
+    try:
+        family.load_official(model, weights, source)
+    except WeightsMismatchError as error:
+        fits = _fitting_presets(preset, weights, overrides)
+        if not fits:
+            raise
+        raise WeightsMismatchError(f"{error}\nThese weights fit: " + "; ".join(fits)) from None
+
+
+def _load_weights(model, family: Family, preset: Preset, weights, overrides) -> None:
+    if isinstance(weights, Mapping) and weights and all(_is_path(v) for v in weights.values()):
+        # e.g. {"spatial": "s.pt", "temporal": "t.pt"} for a two-stream preset
+        state_dicts = {k: _read_official(preset, v) for k, v in weights.items()}
+        source = " and ".join(f"'{os.fspath(v)}' ({k})" for k, v in weights.items())
+        _load_official(model, family, preset, state_dicts, source, overrides)
+        return
     if isinstance(weights, Mapping):
         family.load_official(model, weights, "a state-dict mapping")
         return
-    if isinstance(weights, (str, os.PathLike)):
+    if _is_path(weights):
         path = os.fspath(weights)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load('{preset.name}'): weights file '{path}' does not exist.")
-        if path.endswith(".weights.h5"):
-            model.load_weights(path)
+        if path.endswith(KERAS_SUFFIXES):
+            try:
+                model.load_weights(path)
+            except (ValueError, KeyError, OSError) as error:
+                from skeleton_zoo.state_dict import WeightsMismatchError
+
+                raise WeightsMismatchError(
+                    f"load('{preset.name}'): Keras weights file '{path}' does not fit this model "
+                    f"(was it saved from another preset or layout?): {error}"
+                ) from None
             return
-        raise ValueError(
-            f"load('{preset.name}'): cannot read weights file '{path}': expected a Keras "
-            f"'.weights.h5' file or a mapping of official state-dict keys to arrays."
-        )
+        _load_official(model, family, preset, _read_official(preset, path), f"'{path}'", overrides)
+        return
     raise TypeError(
-        f"load('{preset.name}'): `weights` must be None, a path or a mapping of official "
-        f"state-dict keys to arrays, found {type(weights).__name__}."
+        f"load('{preset.name}'): `weights` must be None, a file path, a mapping of official "
+        f"state-dict keys to arrays, or (two-stream presets) a mapping of stream name to file "
+        f"path; found {type(weights).__name__}."
     )
 
 
@@ -110,8 +203,14 @@ def load(name: str, weights=None, **overrides):
 
     Args:
         name: preset name (see `list_models()`), e.g. "gast_243".
-        weights: None (random initialisation), a mapping of official PyTorch
-            state-dict keys to arrays, or a Keras `.weights.h5` path.
+        weights: one of
+            - None: random initialisation;
+            - an official PyTorch checkpoint path (`.bin`, `.pt`, `.pth`; read
+              without PyTorch, see `skeleton_zoo.checkpoint`);
+            - a Keras `.weights.h5` or `.keras` path;
+            - a mapping of official state-dict keys to arrays;
+            - for two-stream presets, `{"spatial": path, "temporal": path}`.
+            `list_models()` names the official file of each preset.
         **overrides: family-specific options, e.g. for GAST-Net
             `variant="sequence"|"single_frame"`, `layout="humaneva15"` (or a
             `SkeletonLayout`), `causal`, `dropout`.
@@ -119,6 +218,13 @@ def load(name: str, weights=None, **overrides):
     Returns:
         A `keras.Model`. For GAST-Net: input (batch, frames, joints, 2),
         output (batch, frames - receptive_field + 1, joints, 3).
+
+    Raises:
+        WeightsMismatchError: the weights do not fit (the message names the
+            preset, the file and every differing key, and other presets the
+            file fits); the model is left unchanged.
+        skeleton_zoo.checkpoint.CheckpointError: an unreadable, truncated or
+            unsafe checkpoint file.
     """
     preset = get_preset(name)
     family = _FAMILIES[preset.family]
@@ -130,7 +236,7 @@ def load(name: str, weights=None, **overrides):
         )
     model = family.build(preset, **overrides)
     if weights is not None:
-        _load_weights(model, family, preset, weights)
+        _load_weights(model, family, preset, weights, overrides)
     return model
 
 
@@ -154,5 +260,6 @@ def list_models(family: str | None = None, **overrides) -> list[dict]:
         row = {"name": preset.name, "family": preset.family, "task": preset.task}
         row.update(fam.describe(model))
         row.update({"parameters": params, "description": preset.description})
+        row["official_weights"] = [dataclasses.asdict(w) for w in preset.official_weights]
         rows.append(row)
     return rows

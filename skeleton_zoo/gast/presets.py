@@ -8,6 +8,23 @@ from skeleton_zoo import registry
 from skeleton_zoo.gast.convert import load_official_state_dict
 from skeleton_zoo.gast.model import GASTNet
 
+# The authors' model zoo (Google Drive; Baidu mirror
+# https://pan.baidu.com/s/1AVPEtpuwLqYjDC3f9Ita0A, code ietc), per their README.
+_ZOO = "https://drive.google.com/drive/folders/194Btr2L2FJ7jWaH4c1mpNysvKZOcEb1K"
+_OFFICIAL = {
+    "gast_27": (
+        registry.OfficialWeights(
+            "27_frame_model.bin", "https://drive.google.com/file/d/1vh29QoxIfNT4Roqw1SuHDxxKex53xlOB"),
+        registry.OfficialWeights("27_frame_model_toe.bin", _ZOO, note="with layout='h36m19', body + toes"),
+    ),
+    "gast_81": (
+        registry.OfficialWeights(
+            "81_frame_model.bin", "https://drive.google.com/file/d/12n-CyDhImxwHmakfA24n5Nz7J6QXj83f"),
+    ),
+    "gast_27_causal": (registry.OfficialWeights("27_frame_model_causal.bin", _ZOO),),
+    "gast_81_causal": (registry.OfficialWeights("81_frame_model_causal.bin", _ZOO),),
+}
+
 # name -> (filter widths, channels), as published (Table 6 of the paper).
 _CONFIGS = {
     "gast_9": ((3, 3), 128),
@@ -41,9 +58,10 @@ registry.register_family(
 for _name, (_widths, _channels) in _CONFIGS.items():
     _rf = math.prod(_widths)
     for _causal in (False, True):
+        _preset_name = _name + ("_causal" if _causal else "")
         registry.register_preset(
             registry.Preset(
-                name=_name + ("_causal" if _causal else ""),
+                name=_preset_name,
                 family="gast",
                 task="pose_lifting",
                 description=(
@@ -56,5 +74,6 @@ for _name, (_widths, _channels) in _CONFIGS.items():
                     "causal": _causal,
                     "layout": "h36m17",
                 },
+                official_weights=_OFFICIAL.get(_preset_name, ()),
             )
         )

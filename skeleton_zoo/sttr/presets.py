@@ -20,6 +20,18 @@ _INPUTS = {
 }
 
 
+# The authors ship NTU-60 weights in the repository's `checkpoint_ST-TR/`
+# folder; files named *_bones_* are the joint+bones models.
+_CHECKPOINTS = "https://github.com/Chiaraplizz/ST-TR/tree/master/code/checkpoint_ST-TR"
+
+
+def _official(stream: str, input_kind: str, two_stream=False) -> registry.OfficialWeights:
+    title = {"spatial": "S-TR", "temporal": "T-TR"}[stream]
+    kind = "*_bones_*.pt" if input_kind == "bone" else "joints .pt"
+    note = f"weights={{'{stream}': FILE, ...}}" if two_stream else ""
+    return registry.OfficialWeights(f"{title} {kind}", _CHECKPOINTS, note=note)
+
+
 def _build(preset, fusion=None, **overrides):
     config = dict(preset.config)
     if "spatial" in config:  # two-stream
@@ -54,6 +66,7 @@ for _input, _options in _INPUTS.items():
                 task="action_recognition",
                 description=f"{_title} ({'spatial' if _stream == 'spatial' else 'temporal'} self-attention), {_input} input",
                 config={"stream": _stream, **_options},
+                official_weights=(_official(_stream, _input),),
             )
         )
     registry.register_preset(
@@ -67,6 +80,7 @@ for _input, _options in _INPUTS.items():
                 "temporal": {"stream": "temporal", **_options},
                 "fusion": "logits",
             },
+            official_weights=(_official("spatial", _input, True), _official("temporal", _input, True)),
         )
     )
 
