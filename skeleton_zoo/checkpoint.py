@@ -37,6 +37,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from skeleton_zoo import safe_pickle
+
 __all__ = [
     "CheckpointError",
     "UnsafeCheckpointError",
@@ -64,16 +66,16 @@ class CheckpointError(ValueError):
 
     def __init__(self, path, message: str):
         self.path = os.fspath(path)
-        super().__init__(f"Checkpoint '{self.path}': {message}")
+        ValueError.__init__(self, f"Checkpoint '{self.path}': {message}")
 
 
-class UnsafeCheckpointError(CheckpointError):
+class UnsafeCheckpointError(CheckpointError, safe_pickle.UnsafePickleError):
     """The file's pickle names a global outside the allow-list (it would run
     code under `torch.load`). `refused` is "module.name"."""
 
     def __init__(self, path, refused: str, message: str):
         self.refused = refused
-        super().__init__(path, message)
+        CheckpointError.__init__(self, path, message)
 
 
 # ----------------------------------------------------------------------------
@@ -187,26 +189,13 @@ def _rebuild_from_type_v2(func, new_type, args, state):
     return func(*args)
 
 
-def _codecs_encode(text, encoding="utf-8", errors="strict"):
-    # Protocol-2 pickles spell bytes as _codecs.encode(str, "latin1").
-    if encoding not in ("latin1", "latin-1") or not isinstance(text, str):
-        raise ValueError(f"_codecs.encode only decodes latin1 text, found encoding {encoding!r:.40}")
-    return text.encode("latin1")
-
-
 def _torch_device(*args):
     return str(args[0]) if args else "cpu"
 
 
-def _numpy_reconstruct():
-    # numpy's own (private) array/scalar constructors, taken from numpy's
-    # reduce protocol rather than imported by a name the file chose.
-    return np.ndarray.__reduce__(np.zeros(1))[0], np.float64(0).__reduce__()[0]
-
-
 def _allowed_globals() -> dict[tuple[str, str], Any]:
-    reconstruct, scalar = _numpy_reconstruct()
-    allowed: dict[tuple[str, str], Any] = {
+    allowed: dict[tuple[str, str], Any] = dict(safe_pickle.NUMPY_GLOBALS)
+    allowed.update({
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
         ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
@@ -219,20 +208,11 @@ def _allowed_globals() -> dict[tuple[str, str], Any]:
         ("torch", "device"): _torch_device,
         ("torch", "Size"): tuple,
         ("torch.storage", "UntypedStorage"): _STORAGE_TYPES["UntypedStorage"],
-        ("numpy", "ndarray"): np.ndarray,
-        ("numpy", "dtype"): np.dtype,
-        ("_codecs", "encode"): _codecs_encode,
-    }
+    })
     for name, storage_type in _STORAGE_TYPES.items():
         allowed[("torch", name)] = storage_type
     for name, storage_name in _TORCH_DTYPES.items():
         allowed[("torch", name)] = _STORAGE_TYPES[storage_name]
-    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
-        allowed[(module, "_reconstruct")] = reconstruct
-        allowed[(module, "scalar")] = scalar
-    for name in ("set", "frozenset", "slice", "complex", "bytearray", "range"):
-        allowed[("builtins", name)] = getattr(__import__("builtins"), name)
-        allowed[("__builtin__", name)] = allowed[("builtins", name)]
     return allowed
 
 
@@ -250,30 +230,18 @@ def _refusal_hint(module: str, name: str) -> str:
     return ""
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """Unpickler that resolves globals only from the allow-list."""
+def _unpickler(file, path, persistent_load=None):
+    return safe_pickle.RestrictedUnpickler(file, _ALLOWED_GLOBALS, persistent_load)
 
-    def __init__(self, file, path, persistent_load=None):
-        super().__init__(file, encoding="latin1")
-        self._path = path
-        self._persistent_load = persistent_load
 
-    def find_class(self, module, name):
-        try:
-            return _ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            refused = f"{module}.{name}"
-            raise UnsafeCheckpointError(
-                self._path, refused,
-                f"refused to load global '{refused}': only tensors, storages, OrderedDict, numpy "
-                f"arrays and plain Python values are allowed; nothing from the file was run."
-                + _refusal_hint(module, name),
-            ) from None
-
-    def persistent_load(self, pid):
-        if self._persistent_load is None:
-            raise pickle.UnpicklingError(f"unexpected persistent id {pid!r:.80}")
-        return self._persistent_load(pid)
+def _refused(path, error: safe_pickle.RefusedGlobalError) -> UnsafeCheckpointError:
+    module, _, name = error.refused.rpartition(".")
+    return UnsafeCheckpointError(
+        path, error.refused,
+        f"refused to load global '{error.refused}': only tensors, storages, OrderedDict, numpy "
+        f"arrays and plain Python values are allowed; nothing from the file was run."
+        + _refusal_hint(module, name),
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -342,7 +310,7 @@ def _read_zip(path, data: bytes):
             storage.data = np.frombuffer(raw, dtype=dtype, count=storage.numel)
         return storage
 
-    obj = _RestrictedUnpickler(io.BytesIO(archive.read(root + "data.pkl")), path, persistent_load).load()
+    obj = _unpickler(io.BytesIO(archive.read(root + "data.pkl")), path, persistent_load).load()
     return obj, storages
 
 
@@ -351,7 +319,7 @@ def _read_legacy(path, data: bytes):
 
     def load(what, persistent_load=None):
         try:
-            return _RestrictedUnpickler(stream, path, persistent_load).load()
+            return _unpickler(stream, path, persistent_load).load()
         except EOFError:
             raise CheckpointError(path, f"the file ends while reading the legacy checkpoint's {what}: "
                                         "it is truncated; download it again.") from None
@@ -535,6 +503,8 @@ def read_checkpoint(path) -> Checkpoint:
         contents = _materialise(obj, counter, {})
     except CheckpointError:
         raise
+    except safe_pickle.RefusedGlobalError as error:
+        raise _refused(path, error) from None
     except _READ_ERRORS as error:
         detail = str(error) or type(error).__name__
         if isinstance(error, EOFError) or "truncated" in detail or "ran out of input" in detail.lower():

@@ -1,5 +1,24 @@
-"""TFDS builders for NTU RGB+D, Human3.6M and HumanEva-I.
+"""TFDS builders for NTU RGB+D 60/120, Human3.6M and HumanEva-I.
 
-Empty for now: the builders land with the dataset issue. Importing this
-package will register them with `tensorflow_datasets`.
+Importing this package registers the builders with `tensorflow_datasets`:
+
+    import tensorflow_datasets as tfds
+    import tfds_builders  # noqa: F401
+
+    ds = tfds.load(
+        "ntu_rgbd/xsub60", split="train",
+        download_and_prepare_kwargs={
+            "download_config": tfds.download.DownloadConfig(manual_dir="~/data/ntu")},
+    )
+
+The raw data needs registration with each dataset's authors, so every builder
+reads files the user downloaded into `manual_dir`; its
+`MANUAL_DOWNLOAD_INSTRUCTIONS` say which. `tfds build tfds_builders/ntu_rgbd
+--manual_dir=...` works too.
 """
+
+from tfds_builders.human36m.human36m import Human36m
+from tfds_builders.humaneva.humaneva import Humaneva
+from tfds_builders.ntu_rgbd.ntu_rgbd import NtuRgbd
+
+__all__ = ["Human36m", "Humaneva", "NtuRgbd"]
