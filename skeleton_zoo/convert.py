@@ -12,7 +12,6 @@ the converted model. An existing `--out` is kept unless `--overwrite`.
 
 from __future__ import annotations
 
-import ast
 import os
 import sys
 import tempfile
@@ -32,19 +31,6 @@ flags.DEFINE_multi_string("option", [], "Other preset option as KEY=VALUE (Pytho
                                         "--option num_classes=120 --option channels=16. Repeatable.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
 flags.mark_flag_as_required("model")
-
-
-def _parse_options(pairs) -> dict:
-    options = {}
-    for pair in pairs:
-        key, sep, text = pair.partition("=")
-        if not sep or not key.isidentifier():
-            raise app.UsageError(f"--option expects KEY=VALUE, found '{pair}'.")
-        try:
-            options[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            options[key] = text  # a bare word, e.g. --option layout=h36m19
-    return options
 
 
 def _example_input(model, seed=0):
@@ -145,7 +131,12 @@ def main(argv):
     if not checkpoints:
         raise app.UsageError("expected the checkpoint file(s) to convert. Example: "
                              "python -m skeleton_zoo.convert 27_frame_model.bin --model gast_27")
-    overrides = _parse_options(FLAGS.option)
+    from skeleton_zoo.registry import parse_overrides
+
+    try:
+        overrides = parse_overrides(FLAGS.option)
+    except ValueError as error:
+        raise app.UsageError(str(error))
     if FLAGS.layout:
         overrides["layout"] = FLAGS.layout
     out = FLAGS.out or f"{FLAGS.model}.weights.h5"

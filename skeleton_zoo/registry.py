@@ -12,8 +12,8 @@ import difflib
 import os
 from typing import Any, Callable, Mapping
 
-__all__ = ["Family", "Preset", "OfficialWeights", "register_family", "register_preset", "get_preset", "get_family",
-           "preset_names", "load", "list_models"]
+__all__ = ["Family", "Preset", "OfficialWeights", "register_family", "register_preset", "get_preset",
+           "get_family", "parse_overrides", "preset_names", "load", "list_models"]
 
 # Keras formats `load(weights=...)` reads with `model.load_weights`.
 KERAS_SUFFIXES = (".weights.h5", ".keras")
@@ -92,6 +92,23 @@ def register_preset(preset: Preset) -> Preset:
     return preset
 
 
+def parse_overrides(pairs) -> dict:
+    """Command-line preset options `["channels=16", "layout=h36m19"]` ->
+    `{"channels": 16, "layout": "h36m19"}` (values as Python literals, else text)."""
+    import ast
+
+    options = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--option expects KEY=VALUE, found '{pair}'.")
+        try:
+            options[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            options[key] = text  # a bare word, e.g. layout=h36m19
+    return options
+
+
 def get_family(name: str) -> Family:
     return _FAMILIES[name]
 
@@ -167,6 +184,16 @@ def _load_official(model, family: Family, preset: Preset, weights, source: str, 
 def _load_weights(model, family: Family, preset: Preset, weights, overrides) -> None:
     if isinstance(weights, Mapping) and weights and all(_is_path(v) for v in weights.values()):
         # e.g. {"spatial": "s.pt", "temporal": "t.pt"} for a two-stream preset
+        keras_files = [os.fspath(v).endswith(KERAS_SUFFIXES) for v in weights.values()]
+        if any(keras_files):
+            if not all(keras_files):
+                raise ValueError(f"load('{preset.name}'): stream weights must be all official checkpoints "
+                                 f"or all Keras files, found {dict(weights)}.")
+            for stream, path in weights.items():
+                if not hasattr(model, f"{stream}_stream"):
+                    raise ValueError(f"load('{preset.name}'): the model has no '{stream}' stream.")
+                _load_weights(getattr(model, f"{stream}_stream"), family, preset, path, overrides)
+            return
         state_dicts = {k: _read_official(preset, v) for k, v in weights.items()}
         source = " and ".join(f"'{os.fspath(v)}' ({k})" for k, v in weights.items())
         _load_official(model, family, preset, state_dicts, source, overrides)

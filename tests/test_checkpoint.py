@@ -368,3 +368,20 @@ def test_convert_command_line(tmp_path):
     result = subprocess.run(command + ["--overwrite"], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 1
     assert f"error: Checkpoint '{source}'" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_stream_preset_takes_keras_weights_per_stream(tmp_path):
+    backbone = _sttr_fixture("spatial")[0]["backbone_config"]
+    x = _sttr_fixture("spatial")[2]
+    paths = {}
+    for stream in ("spatial", "temporal"):
+        single = skeleton_zoo.load(f"st_tr_{stream}_joint", weights=STTR_FILES[stream], backbone=backbone)
+        paths[stream] = str(tmp_path / f"{stream}.weights.h5")
+        single.save_weights(paths[stream])
+    model = skeleton_zoo.load("st_tr_2s_joint", weights=paths, backbone=backbone)
+    for stream in ("spatial", "temporal"):
+        expected = skeleton_zoo.load(f"st_tr_{stream}_joint", weights=STTR_FILES[stream], backbone=backbone)
+        np.testing.assert_allclose(getattr(model, f"{stream}_stream")(x).numpy(), expected(x).numpy(), atol=1e-6)
+    with pytest.raises(ValueError, match="all official checkpoints or all Keras files"):
+        skeleton_zoo.load("st_tr_2s_joint", weights={"spatial": paths["spatial"], "temporal": str(STTR_FILES["temporal"])},
+                          backbone=backbone)

@@ -1,0 +1,242 @@
+"""Training and evaluation: the recipes on tiny datasets (the builders' dummy
+data), resuming after a kill, NaN handling, MirroredStrategy equivalence,
+multi-worker training and the two command lines."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from skeleton_zoo import pipelines, registry, training
+
+import tfds_builders
+from conftest import FIXTURES
+
+HERE = os.path.dirname(__file__)
+H36M_DUMMY = os.path.join(os.path.dirname(tfds_builders.__file__), "human36m", "dummy_data")
+NTU_DUMMY = os.path.join(os.path.dirname(tfds_builders.__file__), "ntu_rgbd", "dummy_data")
+SMALL_BACKBONE = [[16, 16, 1], [16, 16, 1], [16, 32, 2]]
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """The dummy datasets, prepared once."""
+    folder = tmp_path_factory.mktemp("tfds")
+    for name, manual in (("human36m/gt", H36M_DUMMY), ("ntu_rgbd/xsub60", NTU_DUMMY)):
+        tfds.builder(name, data_dir=str(folder)).download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual))
+    return str(folder)
+
+
+def gast_config(out, data_dir, **kwargs):
+    defaults = dict(model="gast_9", dataset="human36m/gt", data_dir=data_dir, out=str(out), epochs=3,
+                    batch_size=32, downsample=1, options={"channels": 16}, verbose=0)
+    return training.TrainConfig(**{**defaults, **kwargs})
+
+
+def _run(module, *args):
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
+                          timeout=900, env=ENV)
+
+
+# --- the recipes -------------------------------------------------------------------
+def test_gast_trains_evaluates_and_writes_the_run_directory(data_dir, tmp_path):
+    result = training.train(gast_config(tmp_path, data_dir))
+    losses = [e["loss"] for e in result["history"]]
+    assert len(losses) == 3 and losses[-1] < 0.7 * losses[0]
+    # lr 1e-3 x0.95 per epoch, logged as used during the epoch
+    np.testing.assert_allclose([e["learning_rate"] for e in result["history"]], [1e-3, 9.5e-4, 9.025e-4], rtol=1e-5)
+    for name in ("best.weights.h5", "last.weights.h5", "history.csv", "history.json", "metrics.json",
+                 "pose_metrics.md", "pose_metrics.csv", "pose_metrics.json"):
+        assert (tmp_path / name).exists(), name
+    assert any((tmp_path / "logs").rglob("events.out.tfevents.*"))
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert set(metrics) >= {"mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "per_action"}
+    assert 0 < metrics["p_mpjpe"] < metrics["mpjpe"]
+    assert "Protocol #1 (MPJPE)" in (tmp_path / "pose_metrics.md").read_text()
+
+
+def test_sttr_trains_with_its_recipe(data_dir, tmp_path):
+    config = training.TrainConfig(model="st_tr_temporal_joint", dataset="ntu_rgbd/xsub60", data_dir=data_dir,
+                                  out=str(tmp_path), epochs=4, batch_size=2,
+                                  options={"backbone": SMALL_BACKBONE}, verbose=0)
+    result = training.train(config)
+    history = result["history"]
+    assert history[-1]["loss"] < history[0]["loss"]
+    # lr 0.1, x0.1 at 50% and 75% of the epochs
+    np.testing.assert_allclose([e["learning_rate"] for e in history], [0.1, 0.1, 0.01, 0.001], rtol=1e-5)
+    assert {"top1", "top5", "val_top1", "val_top5"} <= set(history[0])
+    assert set(result["metrics"]) == {"top1", "top5", "streams"}
+    assert (tmp_path / "confusion_matrix.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sgd_with_l2_adds_coupled_weight_decay():
+    variable = keras.Variable(np.array([1.0, -2.0], np.float32))
+    optimizer = training.SGDWithL2(learning_rate=0.1, l2=0.5)
+    optimizer.apply([keras.ops.convert_to_tensor(np.array([0.2, 0.2], np.float32))], [variable])
+    # torch.optim.SGD(weight_decay=0.5): p -= lr * (g + wd * p)
+    np.testing.assert_allclose(variable.numpy(), [1.0 - 0.1 * (0.2 + 0.5), -2.0 - 0.1 * (0.2 - 1.0)], rtol=1e-6)
+    assert training.SGDWithL2.from_config(optimizer.get_config()).l2 == 0.5
+
+
+def test_two_stream_presets_are_trained_per_stream(data_dir, tmp_path):
+    config = training.TrainConfig(model="st_tr_2s_joint", dataset="ntu_rgbd/xsub60", data_dir=data_dir,
+                                  out=str(tmp_path), verbose=0)
+    with pytest.raises(ValueError, match="trained separately.*--weights SPATIAL,TEMPORAL"):
+        training.train(config)
+
+
+# --- resuming and NaN --------------------------------------------------------------------
+class _Killed(Exception):
+    pass
+
+
+class _KillAt(keras.callbacks.Callback):
+    """Raises like a killed process: after epoch `epoch` ends (its state saved)
+    or inside it at `batch`."""
+
+    def __init__(self, epoch, batch=None):
+        super().__init__()
+        self.kill_epoch, self.kill_batch, self.epochs_run = epoch, batch, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs_run.append(epoch + 1)
+        self._epoch = epoch + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.kill_batch is not None and self._epoch == self.kill_epoch and batch + 1 == self.kill_batch:
+            raise _Killed()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.kill_batch is None and epoch + 1 == self.kill_epoch:
+            raise _Killed()
+
+
+def test_rerun_resumes_after_a_kill_with_a_complete_unique_history(data_dir, tmp_path):
+    first = _KillAt(epoch=2)
+    with pytest.raises(_Killed):
+        training.train(gast_config(tmp_path, data_dir, epochs=4, evaluate=False, callbacks=[first]))
+    after_first = json.loads((tmp_path / "history.json").read_text())
+    assert [e["epoch"] for e in after_first] == [1, 2]
+    second = _KillAt(epoch=3, batch=5)  # killed in the middle of epoch 3
+    with pytest.raises(_Killed):
+        training.train(gast_config(tmp_path, data_dir, epochs=4, evaluate=False, callbacks=[second]))
+    assert second.epochs_run == [3]
+    third = _KillAt(epoch=99)
+    result = training.train(gast_config(tmp_path, data_dir, epochs=4, evaluate=False, callbacks=[third]))
+    assert third.epochs_run == [3, 4]
+    history = result["history"]
+    assert [e["epoch"] for e in history] == [1, 2, 3, 4]
+    assert history[:2] == after_first
+    rows = (tmp_path / "history.csv").read_text().strip().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3", "4"]
+    # The optimizer resumed too: the learning rate continues the per-epoch decay.
+    np.testing.assert_allclose([e["learning_rate"] for e in history], [1e-3 * 0.95 ** k for k in range(4)], rtol=1e-5)
+
+
+class _PoisonAt(keras.callbacks.Callback):
+    """Puts a NaN into the weights when epoch `epoch` starts."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.poison_epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch + 1 == self.poison_epoch:
+            kernel = self.model.trainable_weights[0]
+            kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+
+
+def test_nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_epoch(data_dir, tmp_path):
+    with pytest.raises(training.NaNLossError, match=r"loss became nan at epoch 2, batch 1.*epoch 1 are kept.*--learning_rate"):
+        training.train(gast_config(tmp_path, data_dir, epochs=3, evaluate=False, callbacks=[_PoisonAt(2)]))
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert [e["epoch"] for e in history] == [1] and np.isfinite(history[0]["loss"])
+    model = training.build_training_model(gast_config(tmp_path, data_dir), registry.get_preset("gast_9"),
+                                          pipelines.dataset_info("human36m/gt", data_dir))
+    model.load_weights(tmp_path / "last.weights.h5")
+    assert all(np.isfinite(w).all() for w in model.get_weights())
+    with pytest.raises(training.NaNLossError, match=r"epoch 1, batch 1.*No epoch had finished"):
+        training.train(gast_config(tmp_path / "fresh", data_dir, epochs=2, evaluate=False, callbacks=[_PoisonAt(1)]))
+
+
+# --- distribution --------------------------------------------------------------------------
+@pytest.mark.parametrize("family", ["gast", "sttr"])
+def test_one_step_on_two_replicas_equals_one_step_on_one_device(family):
+    result = subprocess.run([sys.executable, os.path.join(HERE, "distributed_step.py"), family],
+                            capture_output=True, text=True, timeout=600, env=ENV)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["changed"] > 1e-3  # the step did something
+    assert report["difference"] < 1e-4
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("localhost", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_multi_worker_training_on_two_local_processes(data_dir, tmp_path):
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    out = tmp_path / "run"
+    args = ["-m", "skeleton_zoo.train", "--model", "gast_9", "--dataset", "human36m/gt", "--data_dir", data_dir,
+            "--out", str(out), "--epochs", "1", "--steps_per_epoch", "3", "--batch_size", "16", "--downsample", "1",
+            "--option", "channels=16", "--strategy", "multi_worker", "--noevaluate"]
+    processes = []
+    for index in range(2):
+        env = dict(ENV, TF_CONFIG=json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        processes.append(subprocess.Popen([sys.executable, *args], env=env, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=600) for p in processes]
+    for process, (_, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr[-3000:]
+    history = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in history] == [1] and np.isfinite(history[0]["loss"])
+    assert (out / "last.weights.h5").exists()
+    assert not [p for p in out.iterdir() if p.name.startswith("worker-")]  # worker 1 cleaned up
+
+
+# --- command lines ------------------------------------------------------------------------
+def test_train_help_lists_every_flag_with_its_default():
+    result = _run("skeleton_zoo.train", "--help")  # absl exits 1 after --help
+    for flag in ("--model", "--dataset", "--data_dir", "--manual_dir", "--epochs", "--batch_size", "--learning_rate",
+                 "--out", "--strategy", "--seed", "--downsample", "--lr_decay", "--[no]flip", "--option"):
+        assert flag in result.stdout, flag
+    assert "(default: 'auto')" in result.stdout and "(default: '5')" in result.stdout
+
+
+def test_evaluate_command_line_pose_lifting(data_dir, tmp_path):
+    training.train(gast_config(tmp_path / "run", data_dir, epochs=1, evaluate=False))
+    result = _run("skeleton_zoo.evaluate", "--model", "gast_9", "--weights", str(tmp_path / "run" / "best.weights.h5"),
+                  "--dataset", "human36m/gt", "--data_dir", data_dir, "--downsample", "1", "--option", "channels=16",
+                  "--out", str(tmp_path / "eval"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = (tmp_path / "eval" / "pose_metrics.md").read_text()
+    assert "Protocol #2 (P-MPJPE)" in table and table.splitlines()[0].rstrip().endswith("| Avg |")
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["mpjpe"] > 0
+
+
+def test_evaluate_command_line_two_stream_with_official_checkpoints(data_dir, tmp_path):
+    spatial, temporal = (str(FIXTURES / "sttr" / f"sttr_{s}_joint_small.pt") for s in ("spatial", "temporal"))
+    backbone = "backbone=[[16,16,1],[16,16,1],[16,16,1],[16,128,2],[128,128,1]]"
+    result = _run("skeleton_zoo.evaluate", "--model", "st_tr_2s_joint", "--weights", f"{spatial},{temporal}",
+                  "--dataset", "ntu_rgbd/xsub60", "--data_dir", data_dir, "--option", backbone,
+                  "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "classification.json").read_text())
+    assert set(report["results"]) == {"spatial", "temporal", "fused"}
+    assert report["num_samples"] == 2
+    assert (tmp_path / "confusion_matrix.png").exists()
