@@ -550,5 +550,5 @@ def save_confusion_matrix_png(
     fig.tight_layout()
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format="png")
+    fig.savefig(path, format="png", bbox_inches="tight")  # keep long class names inside the image
     return path
