@@ -12,7 +12,7 @@ FLAGS = flags.FLAGS
 
 
 def define_dataset_flags(downsample_help: str) -> None:
-    """--model, --dataset, --data_dir, --manual_dir, --out, --downsample, --option."""
+    """--model, --dataset, --data_dir, --manual_dir, --out, --downsample, --actions, --option."""
     flags.DEFINE_string("model", None, "Preset (python -m skeleton_zoo list).")
     flags.DEFINE_string("dataset", None, "TFDS name, e.g. human36m/cpn_ft_h36m_dbb, humaneva/gt, "
                                          "ntu_rgbd/xsub60.")
@@ -21,6 +21,8 @@ def define_dataset_flags(downsample_help: str) -> None:
                                             "prepared.")
     flags.DEFINE_string("out", None, "Output directory. Default: runs/<model> (evaluate: runs/eval-<model>).")
     flags.DEFINE_integer("downsample", 5, downsample_help)
+    flags.DEFINE_list("actions", None, "Pose lifting: only actions starting with these prefixes, e.g. "
+                                       "Walk,Jog,Box (the papers' HumanEva-I protocol). Default: all.")
     flags.DEFINE_multi_string("option", [], "Preset option KEY=VALUE (Python literal), e.g. dropout=0.5, "
                                             "channels=64. Repeatable.")
     flags.mark_flag_as_required("model")

@@ -60,7 +60,7 @@ def main(argv):
         layout = (builder.info.metadata or {}).get("layout_3d")
         model = registry.load(preset.name, weights=weights, **({"layout": layout} if layout else {}), **options)
         sequences = pipelines.load_pose_sequences(FLAGS.dataset, split, downsample=FLAGS.downsample,
-                                                  builder=builder)
+                                                  builder=builder, actions=FLAGS.actions)
         result = evaluate_pose_model(model, sequences, flip=FLAGS.flip, out=out)
     else:
         num_classes = builder.info.features["label"].num_classes

@@ -67,7 +67,7 @@ class PoseSequences:
 
 
 def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, downsample: int = 1,
-                        builder=None) -> PoseSequences:
+                        builder=None, actions=None) -> PoseSequences:
     """Reads a pose-lifting TFDS dataset ("human36m/<source>", "humaneva/<source>").
 
     Args:
@@ -75,6 +75,8 @@ def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, d
         split: "train", "test" or "validation".
         data_dir, manual_dir: TFDS folders (prepared on first use).
         downsample: keep every n-th frame of every sequence (GAST-Net's `-ds`).
+        actions: keep only actions starting with one of these prefixes (the
+            papers' HumanEva-I protocol: ("Walk", "Jog", "Box")). None: all.
 
     Returns:
         `PoseSequences`.
@@ -87,7 +89,11 @@ def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, d
     metadata = builder.info.metadata or {}
     layout = get_layout(metadata.get("layout_3d", "h36m17"))
     joints_2d = metadata.get("num_joints_2d", layout.num_joints)
-    if joints_2d != layout.num_joints or metadata.get("keypoints_layout_2d", layout.name) != layout.name:
+    layout_2d = metadata.get("keypoints_layout_2d", layout.name)
+    convert = None
+    if layout.name == "humaneva15" and layout_2d == "coco17":  # GAST-Net's HumanEva detections
+        from skeleton_zoo.keypoints import coco17_to_humaneva15 as convert
+    elif joints_2d != layout.num_joints or layout_2d != layout.name:
         raise ValueError(
             f"Dataset '{name}': its 2D keypoints are {joints_2d} joints in "
             f"'{metadata.get('keypoints_layout_2d')}' order, but GAST-Net lifts 2D and 3D in one "
@@ -95,12 +101,16 @@ def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, d
             f"(e.g. gt, cpn_ft_h36m_dbb).")
     out = PoseSequences([], [], [], [], layout)
     for example in tfds.as_numpy(builder.as_dataset(split=split)):
-        out.keypoints_2d.append(example["keypoints_2d"][::downsample])
+        if actions and not example["action"].decode().startswith(tuple(actions)):
+            continue
+        keypoints = example["keypoints_2d"][::downsample]
+        out.keypoints_2d.append(convert(keypoints) if convert else keypoints)
         out.poses_3d.append(example["pose_3d"][::downsample])
         out.actions.append(example["action"].decode())
         out.subjects.append(example["subject"].decode())
     if not out.keypoints_2d:
-        raise ValueError(f"Dataset '{name}' split '{split}' has no sequences.")
+        raise ValueError(f"Dataset '{name}' split '{split}' has no sequences"
+                         + (f" of actions {list(actions)}." if actions else "."))
     return out
 
 

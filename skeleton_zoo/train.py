@@ -51,6 +51,7 @@ def main(argv):
         data_dir=FLAGS.data_dir, manual_dir=FLAGS.manual_dir, epochs=FLAGS.epochs,
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, strategy=FLAGS.strategy,
         seed=FLAGS.seed, downsample=FLAGS.downsample, lr_decay=FLAGS.lr_decay, flip=FLAGS.flip,
+        actions=tuple(FLAGS.actions) if FLAGS.actions else None,
         options=options, weights=FLAGS.weights,
         steps_per_epoch=FLAGS.steps_per_epoch, evaluate=FLAGS.evaluate)
     try:

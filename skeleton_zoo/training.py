@@ -98,7 +98,8 @@ class TrainConfig:
         model: preset name. dataset: TFDS name. out: run directory.
         epochs, batch_size (global), learning_rate: None = the recipe's.
         strategy: "auto" | "default" | "mirrored" | "multi_worker".
-        downsample, lr_decay, flip: GAST-Net only.
+        downsample, lr_decay, flip, actions: GAST-Net only (actions: prefixes
+            to keep, e.g. ("Walk", "Jog", "Box") for HumanEva-I).
         options: preset overrides (e.g. {"channels": 16}).
         steps_per_epoch: cap on training steps per epoch (None: the whole split).
         evaluate: run the final evaluation and write metrics.json.
@@ -119,6 +120,7 @@ class TrainConfig:
     downsample: int = 5
     lr_decay: float = GAST_LR_DECAY
     flip: bool = True
+    actions: tuple | None = None
     options: dict = dataclasses.field(default_factory=dict)
     weights: str | None = None
     steps_per_epoch: int | None = None
@@ -323,7 +325,8 @@ def train(config: TrainConfig, strategy=None) -> dict:
     if preset.family == "gast":
         test_split = "test" if "test" in builder.info.splits else "validation"
         train_seq, test_seq = (
-            pipelines.load_pose_sequences(config.dataset, split, downsample=config.downsample, builder=builder)
+            pipelines.load_pose_sequences(config.dataset, split, downsample=config.downsample, builder=builder,
+                                          actions=config.actions)
             for split in ("train", test_split))
         rf, causal = model.receptive_field, model.causal
         train_ds = pipelines.pose_windows(train_seq, rf, causal, batch_size, shuffle=True,

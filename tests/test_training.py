@@ -240,3 +240,25 @@ def test_evaluate_command_line_two_stream_with_official_checkpoints(data_dir, tm
     assert set(report["results"]) == {"spatial", "temporal", "fused"}
     assert report["num_samples"] == 2
     assert (tmp_path / "confusion_matrix.png").exists()
+
+
+def test_humaneva_detections_are_converted_to_15_joints_and_actions_filtered(tmp_path):
+    from skeleton_zoo.keypoints import coco17_to_humaneva15
+
+    coco = np.arange(17 * 2, dtype=np.float32).reshape(17, 2)
+    converted = coco17_to_humaneva15(coco)
+    np.testing.assert_allclose(converted[0], (coco[11] + coco[12]) / 2)  # pelvis: mid-hip
+    np.testing.assert_allclose(converted[1], (coco[5] + coco[6]) / 2)  # thorax: mid-shoulder
+    np.testing.assert_allclose(converted[[4, 7, 10, 13, 14]], coco[[9, 10, 15, 16, 0]])
+
+    manual = os.path.join(os.path.dirname(tfds_builders.__file__), "humaneva", "dummy_data")
+    builder = tfds.builder("humaneva/detectron_pt_coco", data_dir=str(tmp_path))
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual))
+    everything = pipelines.load_pose_sequences("humaneva/detectron_pt_coco", "validation", builder=builder)
+    raw = next(iter(tfds.as_numpy(builder.as_dataset(split="validation"))))["keypoints_2d"]
+    assert raw.shape[-2] == 17 and everything.layout.name == "humaneva15"
+    assert {x.shape[-2] for x in everything.keypoints_2d} == {15}
+    walking = pipelines.load_pose_sequences("humaneva/detectron_pt_coco", "validation", builder=builder,
+                                            actions=("Walk",))
+    assert 0 < len(walking.actions) < len(everything.actions)
+    assert all(a.startswith("Walk") for a in walking.actions)
