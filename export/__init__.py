@@ -1,4 +1,6 @@
-"""`python -m export`: SavedModel, ONNX and TFLite exports.
+"""`python -m export`: SavedModel (TF Serving), ONNX and TFLite exports of the
+zoo's presets, each verified against the Keras model.
 
-Empty for now: the exporter lands with the deployment issue.
+Modules: `common` (`ExportSpec`, `build_specs`: what is exported and under
+which tensor names), `saved_model`, `onnx_export`, `tflite_export`, `verify`.
 """

@@ -1,0 +1,118 @@
+"""What every export format needs to know about a model: `ExportSpec`.
+
+A spec is one exported entry point: a Keras model wrapped as a `tf.function`
+with a named input and named outputs, and a seeded example input for
+verification.
+
+- pose lifting, variant "sequence": `keypoints_2d` (batch, frames, J, 2), frames
+  dynamic (at least one receptive field) -> `poses_3d` (batch, frames - rf + 1, J, 3);
+- pose lifting, variant "single_frame": `keypoints_2d` (batch, rf, J, 2) ->
+  `poses_3d` (batch, J, 3);
+- action recognition: `skeleton` (batch, frames, J, persons, channels), frames
+  dynamic unless `frames` is given -> `logits` and `probabilities` (batch, classes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["ExportSpec", "build_specs", "VARIANTS"]
+
+VARIANTS = ("sequence", "single_frame")
+
+
+@dataclasses.dataclass
+class ExportSpec:
+    """One exported entry point.
+
+    Attributes:
+        preset: preset name, e.g. "gast_243".
+        task: "pose_lifting" or "action_recognition".
+        variant: "sequence", "single_frame", or None (classifiers).
+        model: the Keras model.
+        input_name: "keypoints_2d" or "skeleton".
+        input_shape: tuple with None for dynamic dimensions (batch always None).
+        output_names: ("poses_3d",) or ("logits", "probabilities").
+        example_frames: frames of the verification input.
+    """
+
+    preset: str
+    task: str
+    variant: str | None
+    model: object
+    input_name: str
+    input_shape: tuple
+    output_names: tuple
+    example_frames: int
+
+    @property
+    def name(self) -> str:
+        """File-name stem, e.g. "gast_243_single_frame"."""
+        return self.preset + (f"_{self.variant}" if self.variant else "")
+
+    def outputs(self, x) -> dict:
+        """Named outputs of the Keras model on `x` (TF ops only, traceable)."""
+        import tensorflow as tf
+
+        y = self.model(x, training=False)
+        if self.task == "pose_lifting":
+            if self.variant == "single_frame":
+                y = y[:, 0]  # (batch, 1, J, 3) -> (batch, J, 3)
+            return {"poses_3d": tf.identity(y, name="poses_3d")}
+        return {"logits": tf.identity(y, name="logits"),
+                "probabilities": tf.nn.softmax(y, axis=-1, name="probabilities")}
+
+    def tf_function(self) -> Callable:
+        """The entry point as a `tf.function` with its input signature."""
+        import tensorflow as tf
+
+        spec = tf.TensorSpec(self.input_shape, tf.float32, name=self.input_name)
+        return tf.function(self.outputs, input_signature=[spec], autograph=False)
+
+    def example_input(self, batch: int = 2, seed: int = 0) -> np.ndarray:
+        """Seeded random input of the spec's shape (dynamic dims filled in)."""
+        shape = [batch] + [self.example_frames if d is None else d for d in self.input_shape[1:]]
+        return np.random.default_rng(seed).normal(scale=0.5, size=shape).astype(np.float32)
+
+    def keras_outputs(self, x) -> dict:
+        return {k: np.asarray(v) for k, v in self.outputs(x).items()}
+
+
+def build_specs(model_name: str, weights=None, variants=VARIANTS, frames: int | None = None,
+                **overrides) -> list[ExportSpec]:
+    """Specs for a preset: both variants of a pose-lifting model, or one
+    classifier (two-stream presets export the fused model).
+
+    Args:
+        model_name: preset name.
+        weights: passed to `skeleton_zoo.load` (official checkpoint, Keras file, ...).
+        variants: pose lifting: which variants.
+        frames: classifiers: fixed clip length (None: dynamic).
+        **overrides: preset options.
+    """
+    import skeleton_zoo
+    from skeleton_zoo import registry
+
+    preset = registry.get_preset(model_name)
+    specs = []
+    if preset.task == "pose_lifting":
+        for variant in variants:
+            if variant not in VARIANTS:
+                raise ValueError(f"--variant: expected one of {list(VARIANTS)}, found '{variant}'.")
+            model = skeleton_zoo.load(model_name, weights=weights, variant=variant, **overrides)
+            joints = model.layout.num_joints
+            rf = model.receptive_field
+            frames_dim = None if variant == "sequence" else rf
+            specs.append(ExportSpec(model_name, preset.task, variant, model, "keypoints_2d",
+                                    (None, frames_dim, joints, 2), ("poses_3d",),
+                                    example_frames=rf + 8 if variant == "sequence" else rf))
+    else:
+        model = skeleton_zoo.load(model_name, weights=weights, **overrides)
+        first = getattr(model, "spatial_stream", model)
+        shape = (None, frames, first.layout.num_joints, first.num_persons, first.in_channels)
+        specs.append(ExportSpec(model_name, preset.task, None, model, "skeleton", shape,
+                                ("logits", "probabilities"), example_frames=frames or 32))
+    return specs

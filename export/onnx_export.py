@@ -1,0 +1,281 @@
+"""ONNX export of an `ExportSpec` (tf2onnx), and ONNX Runtime inference.
+
+The conversion follows Keras' own ONNX export path for the TensorFlow backend
+(`keras.src.export.onnx.export_onnx`): the entry point is traced as a
+`tf.function` with an input signature and handed to
+`tf2onnx.convert.from_function`. `tf2onnx.convert.from_keras` is not used: it
+does not work with Keras 3 models. Calling `model.export(format="onnx")`
+itself is not an option either, as it exports `model.call` only, without the
+spec's named outputs (single-frame slice, softmax probabilities).
+
+After conversion the graph is normalised to the spec's interface:
+
+- one input named `spec.input_name`, float32, dims from `spec.input_shape`:
+  batch is the symbolic dim "batch", a dynamic frames dim is "frames";
+- outputs named `spec.output_names`, in that order, float32, with static dims
+  from TensorFlow's shape inference, batch "batch" and a dynamic output frames
+  dim "frames_out" (pose lifting, variant "sequence":
+  frames_out = frames - receptive_field + 1).
+
+Shapes per task (see `export.common`):
+
+- pose lifting, "sequence": keypoints_2d (batch, frames, J, 2)
+  -> poses_3d (batch, frames_out, J, 3);
+- pose lifting, "single_frame": keypoints_2d (batch, rf, J, 2)
+  -> poses_3d (batch, J, 3);
+- action recognition: skeleton (batch, frames, J, persons, channels)
+  -> logits, probabilities (batch, classes).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+
+__all__ = ["DEFAULT_OPSET", "export_onnx", "load_session", "run_onnx", "onnx_latency_ms"]
+
+DEFAULT_OPSET = 17
+
+BATCH_DIM = "batch"
+FRAMES_DIM = "frames"
+FRAMES_OUT_DIM = "frames_out"
+
+
+class OnnxExportError(RuntimeError):
+    """An ONNX export failed; the message names the spec and the failing step."""
+
+
+def _describe(spec) -> str:
+    return f"ONNX export of '{spec.name}' (preset '{spec.preset}')"
+
+
+def _check_opset(spec, opset) -> int:
+    from tf2onnx import constants
+
+    supported = sorted(constants.OPSET_TO_IR_VERSION)
+    if not isinstance(opset, (int, np.integer)) or isinstance(opset, bool) \
+            or not 7 <= opset <= supported[-1]:
+        raise ValueError(f"{_describe(spec)}: opset must be an integer in "
+                         f"[7, {supported[-1]}] (tf2onnx), found {opset!r}.")
+    return int(opset)
+
+
+def _rename_value(graph, old: str, new: str) -> None:
+    """Renames tensor `old` to `new` everywhere in `graph` (node inputs/outputs,
+    graph inputs/outputs, value_info)."""
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name == old:
+                node.input[i] = new
+        for i, name in enumerate(node.output):
+            if name == old:
+                node.output[i] = new
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        if value.name == old:
+            value.name = new
+
+
+def _set_dims(value, dims) -> None:
+    """Sets the shape of a graph input/output: ints are static, strings symbolic."""
+    shape = value.type.tensor_type.shape
+    del shape.dim[:]
+    for d in dims:
+        dim = shape.dim.add()
+        if isinstance(d, str):
+            dim.dim_param = d
+        else:
+            dim.dim_value = int(d)
+
+
+def _output_dims(spec, name: str, tf_shape) -> list:
+    """ONNX dims of output `name` from its TensorFlow static shape."""
+    dims = []
+    for i, d in enumerate(tf_shape.as_list()):
+        if d is not None:
+            dims.append(d)
+        elif i == 0:
+            dims.append(BATCH_DIM)
+        elif i == 1 and spec.input_shape[1] is None:
+            dims.append(FRAMES_OUT_DIM)
+        else:
+            dims.append(f"{name}_dim_{i}")
+    return dims
+
+
+def _normalise_interface(spec, model, tf_outputs: dict) -> None:
+    """Names and shapes the graph inputs/outputs as the spec declares them.
+
+    Args:
+        tf_outputs: output name -> `tf.TensorShape`, in tf.nest flattening
+            order (the order tf2onnx emits the graph outputs in).
+    """
+    graph = model.graph
+    initializers = {t.name for t in graph.initializer}
+    inputs = [v for v in graph.input if v.name not in initializers]
+    if len(inputs) != 1:
+        raise OnnxExportError(f"{_describe(spec)}: expected 1 graph input, "
+                              f"found {[v.name for v in inputs]}.")
+    if inputs[0].name != spec.input_name:  # e.g. "keypoints_2d:0"
+        _rename_value(graph, inputs[0].name, spec.input_name)
+    _set_dims(inputs[0], [BATCH_DIM if i == 0 else FRAMES_DIM if d is None else d
+                          for i, d in enumerate(spec.input_shape)])
+
+    flat_names = list(tf_outputs)
+    if len(graph.output) != len(flat_names) or set(flat_names) != set(spec.output_names):
+        raise OnnxExportError(
+            f"{_describe(spec)}: graph outputs {[v.name for v in graph.output]} do not "
+            f"match the entry point's outputs {flat_names} / spec {list(spec.output_names)}.")
+    for value, name in zip(list(graph.output), flat_names):
+        if value.name != name:  # e.g. "Identity:0"
+            _rename_value(graph, value.name, name)
+    by_name = {v.name: v for v in graph.output}
+    ordered = [by_name[n] for n in spec.output_names]
+    for value in ordered:
+        _set_dims(value, _output_dims(spec, value.name, tf_outputs[value.name]))
+    ordered = [type(v).FromString(v.SerializeToString()) for v in ordered]
+    del graph.output[:]
+    graph.output.extend(ordered)
+    # Stale value_info for the interface tensors would contradict the new dims.
+    interface = {spec.input_name, *spec.output_names}
+    keep = [v for v in graph.value_info if v.name not in interface]
+    del graph.value_info[:]
+    graph.value_info.extend(keep)
+
+
+def _check_ops(spec, model) -> None:
+    """tf2onnx converts with continue_on_error: TF ops it cannot convert stay
+    in the graph under their TF names. Fail with their names instead."""
+    import onnx
+
+    opsets = {o.domain: o.version for o in model.opset_import}
+    unknown = sorted({f"{n.domain + '::' if n.domain else ''}{n.op_type}" for n in model.graph.node
+                      if not onnx.defs.has(n.op_type, n.domain)
+                      and n.domain in ("", "ai.onnx")})
+    if unknown:
+        raise OnnxExportError(
+            f"{_describe(spec)}: tf2onnx could not convert these TensorFlow ops at opset "
+            f"{opsets.get('', '?')}: {unknown}.")
+
+
+def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
+    """Exports `spec` to an ONNX file.
+
+    The spec's `tf.function` (input `spec.input_name`, shape `spec.input_shape`)
+    is converted with `tf2onnx.convert.from_function`, the graph interface is
+    renamed/reshaped to the spec (see the module docstring), the model is
+    validated with `onnx.checker.check_model(full_check=True)` and written
+    atomically: to a temporary file in the target folder, then renamed, so a
+    failed export leaves no file behind (an existing file is kept).
+
+    Args:
+        spec: `export.common.ExportSpec`.
+        path: output file (parent folders are created).
+        opset: ONNX opset of the default domain (tf2onnx supports up to 18).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: an unsupported opset.
+        OnnxExportError: conversion, renaming or validation failed; the message
+            names the spec and the step.
+    """
+    import onnx
+    import tensorflow as tf
+    import tf2onnx
+
+    opset = _check_opset(spec, opset)
+    path = pathlib.Path(path)
+    signature = [tf.TensorSpec(spec.input_shape, tf.float32, name=spec.input_name)]
+    try:
+        function = spec.tf_function()
+        concrete = function.get_concrete_function(*signature)
+        structured = concrete.structured_outputs
+        # tf2onnx emits the outputs in flattening order (dicts: sorted keys).
+        tf_outputs = {name: structured[name].shape for name in tf.nest.flatten(
+            {k: k for k in structured})}
+    except Exception as e:
+        raise OnnxExportError(f"{_describe(spec)}: tracing the tf.function with input "
+                              f"{spec.input_name} {spec.input_shape} failed: {e}") from e
+    try:
+        model, _ = tf2onnx.convert.from_function(function, input_signature=signature,
+                                                 opset=opset)
+    except Exception as e:
+        raise OnnxExportError(f"{_describe(spec)}: tf2onnx conversion at opset {opset} "
+                              f"failed: {type(e).__name__}: {e}") from e
+
+    _check_ops(spec, model)
+    _normalise_interface(spec, model, tf_outputs)
+    model.graph.name = spec.name
+    model.doc_string = (f"skeleton_zoo {spec.task} '{spec.name}': input {spec.input_name} "
+                        f"{spec.input_shape}, outputs {list(spec.output_names)}.")
+    metadata = {"preset": spec.preset, "task": spec.task, "variant": spec.variant or "",
+                "input_name": spec.input_name, "output_names": ",".join(spec.output_names)}
+    receptive_field = getattr(spec.model, "receptive_field", None)
+    if receptive_field is not None:
+        metadata["receptive_field"] = str(receptive_field)
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:
+        raise OnnxExportError(f"{_describe(spec)}: onnx.checker rejected the converted "
+                              f"model: {e}") from e
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        onnx.save_model(model, tmp)
+        os.replace(tmp, path)
+    except Exception as e:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise OnnxExportError(f"{_describe(spec)}: writing '{path}' failed: {e}") from e
+    return path
+
+
+def load_session(path):
+    """An `onnxruntime.InferenceSession` on the CPU for the ONNX file `path`."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def run_onnx(path, x) -> dict:
+    """Runs an exported model with ONNX Runtime (CPUExecutionProvider).
+
+    Args:
+        path: ONNX file, or an `onnxruntime.InferenceSession`.
+        x: the input, e.g. keypoints_2d (batch, frames, J, 2) or skeleton
+            (batch, frames, J, persons, channels); cast to float32.
+
+    Returns:
+        Output name -> array, e.g. {"poses_3d": (batch, frames_out, J, 3)} or
+        {"logits": (batch, classes), "probabilities": (batch, classes)}.
+    """
+    session = path if hasattr(path, "get_inputs") else load_session(path)
+    (inp,) = session.get_inputs()
+    names = [o.name for o in session.get_outputs()]
+    values = session.run(names, {inp.name: np.asarray(x, dtype=np.float32)})
+    return dict(zip(names, values))
+
+
+def onnx_latency_ms(path, x, repeats: int = 20, warmup: int = 3) -> float:
+    """Median (p50) wall-clock latency in milliseconds of `run_onnx` on `x`,
+    after `warmup` untimed runs, on one CPU session."""
+    if repeats < 1:
+        raise ValueError(f"repeats must be >= 1, found {repeats}.")
+    session = path if hasattr(path, "get_inputs") else load_session(path)
+    for _ in range(warmup):
+        run_onnx(session, x)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_onnx(session, x)
+        times.append((time.perf_counter() - start) * 1000.0)
+    return float(np.median(times))
