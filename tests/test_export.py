@@ -118,3 +118,22 @@ def test_command_line_all_formats_small_model(tmp_path):
     assert all(c["ok"] for c in report["checks"])
     for name in ("gast_9_causal_sequence.onnx", "gast_9_causal_single_frame.tflite", "models.config"):
         assert (tmp_path / name).exists(), name
+
+
+def test_failed_verification_names_the_output(monkeypatch, tmp_path):
+    import importlib
+
+    from export import onnx_export, verify
+
+    cli = importlib.import_module("export.__main__")
+    spec = common.build_specs("gast_9", channels=16, variants=("single_frame",))[0]
+    wrong = lambda x: {"poses_3d": spec.keras_outputs(x)["poses_3d"] + 1e-3}  # noqa: E731
+    check = verify.check_artifact(spec, "onnx", tmp_path, wrong, verify.FP32_TOLERANCE, measure_latency=False)
+    assert not check.ok and check.failures == ["poses_3d"]
+
+    real_run = onnx_export.run_onnx
+    monkeypatch.setattr(onnx_export, "run_onnx", lambda session, x: {
+        k: v + 1e-2 for k, v in real_run(session, x).items()})
+    with pytest.raises(RuntimeError, match=r"onnx single_frame: output\(s\) \['poses_3d'\] differ from Keras by 0\.01"):
+        cli.export("gast_9", ("onnx",), tmp_path, variants=("single_frame",), echo=lambda _: None, channels=16)
+    assert json.loads((tmp_path / "export_report.json").read_text())["checks"][-1]["ok"] is False
