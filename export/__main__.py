@@ -20,20 +20,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide CUDA-probe noise on C
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", "gast_243", "Preset to export (python -m skeleton_zoo list).")
-flags.DEFINE_string("weights", None, "Weights: official .bin/.pt/.pth, .weights.h5 or .keras; two-stream "
-                                     "presets take SPATIAL,TEMPORAL. Default: random initialisation.")
-flags.DEFINE_enum("format", "all", ["saved_model", "onnx", "tflite", "all"], "What to export.")
-flags.DEFINE_enum("variant", "both", ["sequence", "single_frame", "both"],
-                  "Pose lifting: the dilated sequence network, the strided single-frame network, or both.")
-flags.DEFINE_integer("frames", None, "Classifiers: fixed clip length (default: dynamic).")
-flags.DEFINE_enum("quantize", "none", ["none", "float16", "dynamic_int8"], "TFLite weight quantisation.")
-flags.DEFINE_integer("opset", 17, "ONNX opset.")
-flags.DEFINE_integer("version", None, "SavedModel version number (default: the next free one; an "
-                                      "existing version is never overwritten).")
-flags.DEFINE_string("out", "exported", "Output folder.")
-flags.DEFINE_bool("verify", True, "Compare every artifact with the Keras model and time it.")
-flags.DEFINE_multi_string("option", [], "Preset option KEY=VALUE (Python literal), e.g. channels=64.")
+
+
+def _define_flags():
+    """Defined when the command runs, not on import, so that importing this
+    module next to other command lines does not redefine their flags."""
+    flags.DEFINE_string("model", "gast_243", "Preset to export (python -m skeleton_zoo list).")
+    flags.DEFINE_string("weights", None, "Weights: official .bin/.pt/.pth, .weights.h5 or .keras; two-stream "
+                                         "presets take SPATIAL,TEMPORAL. Default: random initialisation.")
+    flags.DEFINE_enum("format", "all", ["saved_model", "onnx", "tflite", "all"], "What to export.")
+    flags.DEFINE_enum("variant", "both", ["sequence", "single_frame", "both"],
+                      "Pose lifting: the dilated sequence network, the strided single-frame network, or both.")
+    flags.DEFINE_integer("frames", None, "Classifiers: fixed clip length (default: dynamic).")
+    flags.DEFINE_enum("quantize", "none", ["none", "float16", "dynamic_int8"], "TFLite weight quantisation.")
+    flags.DEFINE_integer("opset", 17, "ONNX opset.")
+    flags.DEFINE_integer("version", None, "SavedModel version number (default: the next free one; an "
+                                          "existing version is never overwritten).")
+    flags.DEFINE_string("out", "exported", "Output folder.")
+    flags.DEFINE_bool("verify", True, "Compare every artifact with the Keras model and time it.")
+    flags.DEFINE_multi_string("option", [], "Preset option KEY=VALUE (Python literal), e.g. channels=64.")
+
 
 FORMATS = ("saved_model", "onnx", "tflite")
 
@@ -152,6 +158,7 @@ def main(argv):
 
 
 def run():
+    _define_flags()
     app.run(main)
 
 

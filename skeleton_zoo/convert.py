@@ -22,15 +22,21 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide CUDA-probe noise on C
 from absl import app, flags
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "Preset the checkpoint belongs to (see `python -m skeleton_zoo list`).")
-flags.DEFINE_string("out", None, "Output file, `.weights.h5` (weights) or `.keras` (whole model). "
-                                 "Default: <model>.weights.h5 in the current folder.")
-flags.DEFINE_string("layout", None, "Skeleton layout, when not the preset's (e.g. h36m19 for "
-                                    "27_frame_model_toe.bin).")
-flags.DEFINE_multi_string("option", [], "Other preset option as KEY=VALUE (Python literal), e.g. "
-                                        "--option num_classes=120 --option channels=16. Repeatable.")
-flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
-flags.mark_flag_as_required("model")
+
+
+def _define_flags():
+    """Defined when the command runs, not on import, so that importing this
+    module next to other command lines does not redefine their flags."""
+    flags.DEFINE_string("model", None, "Preset the checkpoint belongs to (see `python -m skeleton_zoo list`).")
+    flags.DEFINE_string("out", None, "Output file, `.weights.h5` (weights) or `.keras` (whole model). "
+                                     "Default: <model>.weights.h5 in the current folder.")
+    flags.DEFINE_string("layout", None, "Skeleton layout, when not the preset's (e.g. h36m19 for "
+                                        "27_frame_model_toe.bin).")
+    flags.DEFINE_multi_string("option", [], "Other preset option as KEY=VALUE (Python literal), e.g. "
+                                            "--option num_classes=120 --option channels=16. Repeatable.")
+    flags.DEFINE_bool("overwrite", False, "Replace an existing --out file.")
+    flags.mark_flag_as_required("model")
+
 
 
 def _example_input(model, seed=0):
@@ -153,6 +159,7 @@ def main(argv):
 
 
 def run():
+    _define_flags()
     app.run(main)
 
 
