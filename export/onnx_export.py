@@ -232,6 +232,7 @@ def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
     os.close(fd)
     try:
         onnx.save_model(model, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private
         os.replace(tmp, path)
     except Exception as e:
         pathlib.Path(tmp).unlink(missing_ok=True)

@@ -1,4 +1,8 @@
-"""Command line: `python -m skeleton_zoo list [--family gast] [--layout humaneva15] [--format json]`."""
+"""Command line:
+
+    python -m skeleton_zoo list [--family gast] [--layout humaneva15] [--format json]
+    python -m skeleton_zoo demo [--weights 27_frame_model.bin] [--out_dir demo]
+"""
 
 from __future__ import annotations
 
@@ -14,8 +18,11 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("family", None, "Only list presets of this family (e.g. gast).")
 flags.DEFINE_string("layout", None, "Count parameters for this skeleton layout (e.g. humaneva15).")
 flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
+flags.DEFINE_string("weights", None, "demo: gast_27 weights (e.g. 27_frame_model.bin). Default: random.")
+flags.DEFINE_string("causal_weights", None, "demo: gast_27_causal weights for the streamer. Default: random.")
+flags.DEFINE_string("out_dir", "demo", "demo: output folder.")
 
-COMMANDS = ("list",)
+COMMANDS = ("list", "demo")
 
 
 def _official_cell(weights) -> str:
@@ -56,11 +63,16 @@ def _table(rows) -> str:
 
 def main(argv):
     commands = argv[1:]
-    if commands != ["list"]:
+    if len(commands) != 1 or commands[0] not in COMMANDS:
         raise app.UsageError(
             f"expected one command out of {list(COMMANDS)}, found {commands or 'none'}. "
             "Example: python -m skeleton_zoo list"
         )
+    if commands == ["demo"]:
+        from skeleton_zoo.demo import run_demo
+
+        run_demo(FLAGS.out_dir, weights=FLAGS.weights, causal_weights=FLAGS.causal_weights)
+        return 0
     import skeleton_zoo
 
     overrides = {"layout": FLAGS.layout} if FLAGS.layout else {}

@@ -8,7 +8,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["coco17_to_humaneva15"]
+__all__ = ["coco17_to_humaneva15", "coco17_to_h36m17", "OPENPOSE_TO_COCO17"]
+
+# OpenPose orders -> COCO-17 (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles; left first).
+OPENPOSE_TO_COCO17 = {
+    25: [0, 16, 15, 18, 17, 5, 2, 6, 3, 7, 4, 12, 9, 13, 10, 14, 11],  # BODY_25
+    18: [0, 15, 14, 17, 16, 5, 2, 6, 3, 7, 4, 11, 8, 12, 9, 13, 10],  # COCO-18
+}
+
+# GAST-Net's in-the-wild conversion (tools/mpii_coco_h36m.py, tools/preprocess.py).
+_H36M_FROM_COCO = [9, 11, 14, 12, 15, 13, 16, 4, 1, 5, 2, 6, 3]  # h36m joints copied ...
+_COCO_SOURCES = [0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]  # ... from these COCO joints
+_HEAD_THORAX_PELVIS_SPINE = [10, 8, 0, 7]
 
 # HumanEva-I joint <- COCO joints averaged (GAST-Net's `load_data` for the
 # Mask R-CNN detections `detectron_pt_coco`).
@@ -42,3 +53,47 @@ def coco17_to_humaneva15(keypoints) -> np.ndarray:
     for joint, sources in enumerate(_COCO17_TO_HUMANEVA15):
         weights[joint, list(sources)] = 1.0 / len(sources)
     return np.einsum("oi,...ic->...oc", weights, keypoints)
+
+
+def coco17_to_h36m17(keypoints, scores=None):
+    """COCO-17 detections -> Human3.6M-17 joints, exactly as GAST-Net's
+    in-the-wild pipeline (`coco_h36m` and `h36m_coco_format`): limbs copied,
+    head, thorax, pelvis and spine synthesised from face, shoulders and hips.
+
+    Args:
+        keypoints: (T, 17, 2) COCO keypoints in pixels.
+        scores: optional (T, 17) detection confidences.
+
+    Returns:
+        `keypoints_h36m` (T, 17, 2) float32, and with `scores` also the
+        Human3.6M scores (T, 17) float32.
+    """
+    k = np.asarray(keypoints, dtype=np.float32)
+    if k.ndim != 3 or k.shape[1:] != (17, 2):
+        raise ValueError(f"coco17_to_h36m17: expected keypoints of shape (frames, 17, 2), found {k.shape}.")
+    frames = k.shape[0]
+    out = np.zeros_like(k)
+    synthesised = np.zeros((frames, 4, 2), dtype=np.float32)  # head, thorax, pelvis, spine
+    synthesised[:, 0, 0] = np.mean(k[:, 1:5, 0], axis=1, dtype=np.float32)
+    synthesised[:, 0, 1] = np.sum(k[:, 1:3, 1], axis=1, dtype=np.float32) - k[:, 0, 1]
+    synthesised[:, 1] = np.mean(k[:, 5:7], axis=1, dtype=np.float32)
+    synthesised[:, 1] += (k[:, 0] - synthesised[:, 1]) / 3
+    synthesised[:, 2] = np.mean(k[:, 11:13], axis=1, dtype=np.float32)
+    synthesised[:, 3] = np.mean(k[:, [5, 6, 11, 12]], axis=1, dtype=np.float32)
+    out[:, _HEAD_THORAX_PELVIS_SPINE] = synthesised
+    out[:, _H36M_FROM_COCO] = k[:, _COCO_SOURCES]
+    out[:, 9] -= (out[:, 9] - np.mean(k[:, 5:7], axis=1, dtype=np.float32)) / 4
+    out[:, 7, 0] += 2 * (out[:, 7, 0] - np.mean(out[:, [0, 8], 0], axis=1, dtype=np.float32))
+    out[:, 8, 1] -= (np.mean(k[:, 1:3, 1], axis=1, dtype=np.float32) - k[:, 0, 1]) * 2 / 3
+    if scores is None:
+        return out
+    s = np.asarray(scores, dtype=np.float32)
+    if s.shape != k.shape[:2]:
+        raise ValueError(f"coco17_to_h36m17: expected scores of shape {k.shape[:2]}, found {s.shape}.")
+    h36m_scores = np.zeros_like(s)
+    h36m_scores[:, _H36M_FROM_COCO] = s[:, _COCO_SOURCES]
+    h36m_scores[:, 0] = np.mean(s[:, [11, 12]], axis=1, dtype=np.float32)
+    h36m_scores[:, 8] = np.mean(s[:, [5, 6]], axis=1, dtype=np.float32)
+    h36m_scores[:, 7] = np.mean(h36m_scores[:, [0, 8]], axis=1, dtype=np.float32)
+    h36m_scores[:, 10] = np.mean(s[:, [1, 2, 3, 4]], axis=1, dtype=np.float32)
+    return out, h36m_scores

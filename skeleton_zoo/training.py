@@ -244,6 +244,7 @@ class _atomic:
     def __exit__(self, kind, value, traceback):
         self.file.close()
         if kind is None:
+            os.chmod(self.tmp, 0o644)  # mkstemp makes it private
             os.replace(self.tmp, self.path)
         else:
             os.remove(self.tmp)

@@ -18,4 +18,4 @@ def test_list_prints_presets_with_parameter_counts():
 def test_unknown_command_is_a_usage_error():
     result = _run("lsit")
     assert result.returncode != 0
-    assert "expected one command out of ['list'], found ['lsit']" in result.stderr
+    assert "expected one command out of ['list', 'demo'], found ['lsit']" in result.stderr
