@@ -38,6 +38,8 @@ def _define_flags():
                                           "existing version is never overwritten).")
     flags.DEFINE_string("out", "exported", "Output folder.")
     flags.DEFINE_bool("verify", True, "Compare every artifact with the Keras model and time it.")
+    flags.DEFINE_bool("fold_batch_norm", True, "Fold BatchNorms into the preceding convolutions (checked "
+                                               "against the unfolded model).")
     flags.DEFINE_multi_string("option", [], "Preset option KEY=VALUE (Python literal), e.g. channels=64.")
 
 
@@ -45,7 +47,7 @@ FORMATS = ("saved_model", "onnx", "tflite")
 
 
 def export(model, formats, out, weights=None, variants=("sequence", "single_frame"), frames=None,
-           quantize="none", opset=17, version=None, verify=True, echo=print, **overrides):
+           quantize="none", opset=17, version=None, verify=True, echo=print, fold_batch_norm=True, **overrides):
     """Exports a preset to `formats` under `out`; returns (checks, artifacts).
 
     Raises:
@@ -59,7 +61,8 @@ def export(model, formats, out, weights=None, variants=("sequence", "single_fram
 
     get_preset(model)  # unknown names list the choices
     weights = _weights_argument(model, weights)
-    specs = common.build_specs(model, weights=weights, variants=variants, frames=frames, **overrides)
+    specs = common.build_specs(model, weights=weights, variants=variants, frames=frames,
+                               fold_batch_norm=fold_batch_norm, **overrides)
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checks, artifacts = [], []
@@ -150,7 +153,7 @@ def main(argv):
     try:
         export(FLAGS.model, formats, FLAGS.out, weights=FLAGS.weights, variants=variants, frames=FLAGS.frames,
                quantize=FLAGS.quantize, opset=FLAGS.opset, version=FLAGS.version, verify=FLAGS.verify,
-               **overrides)
+               fold_batch_norm=FLAGS.fold_batch_norm, **overrides)
     except (RuntimeError, ValueError, FileExistsError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

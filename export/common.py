@@ -81,8 +81,29 @@ class ExportSpec:
         return {k: np.asarray(v) for k, v in self.outputs(x).items()}
 
 
+# Folding a BatchNorm into its convolution reorders float operations; the
+# folded model must match the original this closely on the example input.
+FOLD_TOLERANCE = 1e-4
+
+
+def _fold(spec: ExportSpec) -> ExportSpec:
+    """Folds the spec's model's BatchNorms into their convolutions (see
+    `skeleton_zoo.common.fold_batch_norms`) and checks the outputs."""
+    from skeleton_zoo.common import fold_batch_norms
+
+    x = spec.example_input()
+    before = spec.keras_outputs(x)
+    fold_batch_norms(spec.model)
+    after = spec.keras_outputs(x)
+    diff = max(float(np.max(np.abs(after[k] - before[k]))) for k in before)
+    if not diff <= FOLD_TOLERANCE:
+        raise RuntimeError(f"{spec.name}: folding BatchNorm into the convolutions changed the outputs by "
+                           f"{diff:.3g} > {FOLD_TOLERANCE:g}; export with fold_batch_norm=False.")
+    return spec
+
+
 def build_specs(model_name: str, weights=None, variants=VARIANTS, frames: int | None = None,
-                **overrides) -> list[ExportSpec]:
+                fold_batch_norm: bool = True, **overrides) -> list[ExportSpec]:
     """Specs for a preset: both variants of a pose-lifting model, or one
     classifier (two-stream presets export the fused model).
 
@@ -91,6 +112,9 @@ def build_specs(model_name: str, weights=None, variants=VARIANTS, frames: int | 
         weights: passed to `skeleton_zoo.load` (official checkpoint, Keras file, ...).
         variants: pose lifting: which variants.
         frames: classifiers: fixed clip length (None: dynamic).
+        fold_batch_norm: fold every BatchNorm that follows a convolution into
+            it (inference graph without the BN arithmetic), after checking
+            that the outputs stay within `FOLD_TOLERANCE`. Defaults to True.
         **overrides: preset options.
     """
     import skeleton_zoo
@@ -115,4 +139,4 @@ def build_specs(model_name: str, weights=None, variants=VARIANTS, frames: int | 
         shape = (None, frames, first.layout.num_joints, first.num_persons, first.in_channels)
         specs.append(ExportSpec(model_name, preset.task, None, model, "skeleton", shape,
                                 ("logits", "probabilities"), example_frames=frames or 32))
-    return specs
+    return [_fold(spec) for spec in specs] if fold_batch_norm else specs

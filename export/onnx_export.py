@@ -29,6 +29,7 @@ Shapes per task (see `export.common`):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pathlib
 import tempfile
@@ -161,6 +162,25 @@ def _check_ops(spec, model) -> None:
             f"{opsets.get('', '?')}: {unknown}.")
 
 
+@contextlib.contextmanager
+def _fast_optimizer():
+    """tf2onnx deep-copies the whole graph before each of its optimizer
+    passes, to fall back to the unoptimised graph when a pass fails: about
+    40% of a GAST-Net conversion. Setting TF2ONNX_CATCH_ERRORS (any value;
+    tf2onnx 1.17 reads any value as false) turns the copies off; `export_onnx`
+    converts again with them when a pass fails."""
+    name = "TF2ONNX_CATCH_ERRORS"
+    previous = os.environ.get(name)
+    os.environ[name] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
     """Exports `spec` to an ONNX file.
 
@@ -202,8 +222,11 @@ def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
         raise OnnxExportError(f"{_describe(spec)}: tracing the tf.function with input "
                               f"{spec.input_name} {spec.input_shape} failed: {e}") from e
     try:
-        model, _ = tf2onnx.convert.from_function(function, input_signature=signature,
-                                                 opset=opset)
+        try:
+            with _fast_optimizer():
+                model, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=opset)
+        except Exception:  # an optimizer pass failed: convert again with tf2onnx's fallbacks
+            model, _ = tf2onnx.convert.from_function(function, input_signature=signature, opset=opset)
     except Exception as e:
         raise OnnxExportError(f"{_describe(spec)}: tf2onnx conversion at opset {opset} "
                               f"failed: {type(e).__name__}: {e}") from e

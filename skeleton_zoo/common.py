@@ -38,3 +38,68 @@ class ShapeCheckedModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def linear_fold(bn, layer):
+    """A `_batch_norm_folds` entry for a Dense or Conv2D followed by `bn`."""
+    return bn, [layer.kernel], layer.bias if layer.use_bias else None
+
+
+def fold_batch_norms(model) -> int:
+    """Folds every inference BatchNorm that follows a linear layer into that
+    layer's weights, in place, for export and inference.
+
+    Layers declare their (BatchNorm, kernels, bias) pairs in
+    `_batch_norm_folds()`; every kernel has the output channel last. With
+    s = gamma / sqrt(var + eps), each kernel becomes kernel * s and the BN
+    becomes the bias add `y + beta - mean * s` (folded into the layer's own
+    bias when it has one, leaving the BN an identity). The outputs stay the
+    same up to float rounding; each BN's multiply and subtract disappear.
+
+    The folded model is for inference only: its BN layers ignore `training`
+    and no longer update statistics. Do not fine-tune or save it as a
+    training checkpoint.
+
+    Args:
+        model: a built Keras model or layer.
+
+    Returns:
+        The number of BatchNorm layers folded.
+
+    Raises:
+        ValueError: the model was folded already.
+    """
+    if getattr(model, "_batch_norms_folded", False):
+        raise ValueError(f"fold_batch_norms: '{model.name}' is folded already.")
+    folded = 0
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        for bn, kernels, bias in getattr(layer, "_batch_norm_folds", lambda: [])():
+            gamma, beta, mean, variance = (
+                np.asarray(w, np.float64) for w in (bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance)
+            )
+            scale = gamma / np.sqrt(variance + bn.epsilon)
+            shift = beta - mean * scale
+            for kernel in kernels:
+                kernel.assign((np.asarray(kernel, np.float64) * scale).astype(kernel.dtype))
+            if bias is not None:
+                value = np.asarray(bias, np.float64) * scale
+                value.reshape(-1, value.shape[-1])[0] += shift  # summed biases (K, C): once
+                bias.assign(value.astype(bias.dtype))
+                _replace_call(bn, None)
+            else:
+                bn.beta.assign(shift.astype(bn.beta.dtype))
+                _replace_call(bn, bn.beta)
+            folded += 1
+    model._batch_norms_folded = True
+    return folded
+
+
+def _replace_call(bn, offset) -> None:
+    """Turns a folded BN into `x` (offset None) or `x + offset`."""
+
+    def call(inputs, training=None, mask=None):
+        if offset is None:
+            return inputs
+        return inputs + keras.ops.cast(offset, inputs.dtype)
+
+    bn.call = call

@@ -23,6 +23,7 @@ from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.common import batch_norm as _batch_norm
+from skeleton_zoo.common import linear_fold
 
 _MASKED_LOGIT = -9e15  # the official masked-softmax fill value
 
@@ -171,6 +172,10 @@ class LocalGraphAttention(keras.layers.Layer):
         y = self.cat_bn(self.cat_conv(ops.concatenate([sym, con], axis=-1)), training=training)
         return self.drop(ops.relu(y), training=training)
 
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [(self.bn_1, [self.gcn_sym.W], None), (self.bn_2, [self.gcn_con.W], None),
+                linear_fold(self.cat_bn, self.cat_conv)]
+
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
@@ -258,6 +263,9 @@ class GlobalGraphAttention(keras.layers.Layer):
         y = self.cat_bn(self.cat_conv(y), training=training)
         return self.drop(ops.relu(y), training=training)
 
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.cat_bn, self.cat_conv)]
+
     def compute_output_shape(self, input_shape):
         return input_shape
 
@@ -315,6 +323,9 @@ class GraphAttentionBlock(keras.layers.Layer):
             axis=-1,
         )
         return ops.relu(self.cat_bn(self.cat_conv(y), training=training))
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.cat_bn, self.cat_conv)]
 
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], 2 * input_shape[-1])
@@ -417,6 +428,10 @@ class TemporalBlock(keras.layers.Layer):
         y = ops.relu(self.temporal_bn(self.temporal_conv(x), training=training))
         y = ops.relu(self.pointwise_bn(self.pointwise_conv(y), training=training))
         return res + self.drop(y, training=training)
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.temporal_bn, self.temporal_conv),
+                linear_fold(self.pointwise_bn, self.pointwise_conv)]
 
     def compute_output_shape(self, input_shape):
         return self.temporal_conv.compute_output_shape(input_shape)

@@ -22,7 +22,7 @@ import math
 import keras
 
 from skeleton_zoo import layouts as layouts_lib
-from skeleton_zoo.common import ShapeCheckedModel, batch_norm
+from skeleton_zoo.common import ShapeCheckedModel, batch_norm, linear_fold
 from skeleton_zoo.gast import layers as gast_layers
 
 
@@ -142,6 +142,9 @@ class GASTNet(ShapeCheckedModel):
         extra frames at the start (and as many fewer at the end) so output
         frame t only sees input frames <= t. 0 for non-causal models."""
         return (self.receptive_field - 1) // 2 if self.causal else 0
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.get_layer("expand_bn"), self.get_layer("expand_conv"))]
 
     def check_input_shape(self, shape) -> None:
         """Raises ValueError unless `shape` fits (batch, frames, joints, in_features).

@@ -19,6 +19,7 @@ from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.common import batch_norm as _batch_norm
+from skeleton_zoo.common import linear_fold
 
 
 def _strided_shape(input_shape, stride, units):
@@ -97,6 +98,9 @@ class GraphConv(keras.layers.Layer):
         y = y + ops.sum(ops.cast(self.bias, self.compute_dtype), axis=0)
         return ops.relu(self.bn(y, training=training))
 
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [(self.bn, [self.kernel], self.bias)]
+
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.units)
 
@@ -154,6 +158,9 @@ class TemporalConv(keras.layers.Layer):
             pad = self._explicit_pad
             x = ops.pad(x, ((0, 0), (pad, pad), (0, 0), (0, 0)))
         return ops.relu(self.bn(self.conv(x), training=training))
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.bn, self.conv)]
 
     def compute_output_shape(self, input_shape):
         return _strided_shape(input_shape, self.stride, self.units)
@@ -231,10 +238,10 @@ class _SelfAttentionBase(keras.layers.Layer):
         frame and joint is one batched matmul.
         """
         dk, h = self.key_channels, self.num_heads
-        q, k, v = (
-            ops.transpose(_split_heads(t, h), heads_first)
-            for t in (qkv[..., :dk] * ((dk // h) ** -0.5), qkv[..., dk:2 * dk], qkv[..., 2 * dk:])
-        )
+        # One split, not three slices: the gradient of a split is a concat,
+        # that of a slice a zero-padded full-size copy per slice.
+        q, k, v = ops.split(qkv, [dk, 2 * dk], axis=-1)
+        q, k, v = (ops.transpose(_split_heads(t, h), heads_first) for t in (q * ((dk // h) ** -0.5), k, v))
         out = ops.matmul(self.attention_weights(q, k, training), v)  # (..., H, L, dv / H)
         return _merge_heads(ops.transpose(out, heads_last), self.value_channels)
 
