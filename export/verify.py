@@ -40,8 +40,8 @@ class Check:
         return [name for name, diff in self.max_abs_diff.items() if not diff <= self.tolerance]
 
 
-def latency_ms(run, x, repeats: int = 30, warmup: int = 3) -> float:
-    """Median wall time of `run(x)` in milliseconds."""
+def time_calls(run, x, warmup: int, repeats: int) -> list[float]:
+    """Seconds of `repeats` calls `run(x)` after `warmup` untimed ones."""
     for _ in range(warmup):
         run(x)
     times = []
@@ -49,7 +49,12 @@ def latency_ms(run, x, repeats: int = 30, warmup: int = 3) -> float:
         start = time.perf_counter()
         run(x)
         times.append(time.perf_counter() - start)
-    return float(np.median(times) * 1000)
+    return times
+
+
+def latency_ms(run, x, repeats: int = 30, warmup: int = 3) -> float:
+    """Median wall time of `run(x)` in milliseconds."""
+    return float(np.median(time_calls(run, x, warmup, repeats)) * 1000)
 
 
 def _size_mb(path) -> float | None:

@@ -104,7 +104,6 @@ import math
 import pathlib
 import platform
 import tempfile
-import time
 
 import numpy as np
 
@@ -494,15 +493,9 @@ def _versions() -> dict:
 
 
 def _time_calls(run, x, warmup: int, repeats: int) -> list[float]:
-    """Seconds of `repeats` calls `run(x)` after `warmup` untimed ones."""
-    for _ in range(warmup):
-        run(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - start)
-    return times
+    from export.verify import time_calls
+
+    return time_calls(run, x, warmup, repeats)
 
 
 def gemm_ceiling(size: int = 2048, repeats: int = 10, warmup: int = 2) -> dict:
@@ -775,21 +768,32 @@ def _measurements(task, two_stream, backend) -> list[str]:
     return ["inference_throughput"]
 
 
-def _benchmark_model(ctx, name, preset, backends, sizes, overrides):
+def _build_specs_or_record(ctx, name, preset, two_stream, backends, **kwargs):
+    """`export.common.build_specs(name, **kwargs)`, or None after recording
+    the failure for every planned measurement of the model."""
     from export import common
+
+    try:
+        return common.build_specs(name, **kwargs)
+    except Exception as error:  # noqa: BLE001
+        for backend in backends:
+            for measurement in _measurements(preset.task, two_stream, backend):
+                ctx.error(name, backend, measurement, error)
+        ctx.progress.update(_planned_steps(preset.task, two_stream, backends))
+        return None
+
+
+def _benchmark_model(ctx, name, preset, backends, sizes, overrides):
 
     two_stream = "spatial" in preset.config
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory(prefix="skeleton_zoo_bench_") as folder:
         if preset.task == "pose_lifting":
-            try:
-                sequence, single = common.build_specs(name, variants=("sequence", "single_frame"), **overrides)
-            except Exception as error:  # noqa: BLE001
-                for backend in backends:
-                    for measurement in _measurements(preset.task, two_stream, backend):
-                        ctx.error(name, backend, measurement, error)
-                ctx.progress.update(_planned_steps(preset.task, two_stream, backends))
+            specs = _build_specs_or_record(ctx, name, preset, two_stream, backends,
+                                           variants=("sequence", "single_frame"), **overrides)
+            if specs is None:
                 return
+            sequence, single = specs
             model = sequence.model
             rf, joints, features = model.receptive_field, model.layout.num_joints, model.in_features
             frames = sizes["frames"]
@@ -802,14 +806,11 @@ def _benchmark_model(ctx, name, preset, backends, sizes, overrides):
                     ("single_frame_latency", single, x_single, 1, 1)]
             _inference(ctx, name, jobs, backends, folder)
             return
-        try:
-            (spec,) = common.build_specs(name, frames=sizes["clip_frames"], **overrides)
-        except Exception as error:  # noqa: BLE001
-            for backend in backends:
-                for measurement in _measurements(preset.task, two_stream, backend):
-                    ctx.error(name, backend, measurement, error)
-            ctx.progress.update(_planned_steps(preset.task, two_stream, backends))
+        specs = _build_specs_or_record(ctx, name, preset, two_stream, backends, frames=sizes["clip_frames"],
+                                       **overrides)
+        if specs is None:
             return
+        (spec,) = specs
         first = getattr(spec.model, "spatial_stream", spec.model)
         batch = sizes["batch"]
         shape = (batch, sizes["clip_frames"], first.layout.num_joints, first.num_persons, first.in_channels)
