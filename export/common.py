@@ -2,14 +2,17 @@
 
 A spec is one exported entry point: a Keras model wrapped as a `tf.function`
 with a named input and named outputs, and a seeded example input for
-verification.
+verification. The preset's task decides the entry points and their outputs
+(`skeleton_zoo.tasks`, `Task.export_specs` / `Task.export_outputs`):
 
 - pose lifting, variant "sequence": `keypoints_2d` (batch, frames, J, 2), frames
   dynamic (at least one receptive field) -> `poses_3d` (batch, frames - rf + 1, J, 3);
 - pose lifting, variant "single_frame": `keypoints_2d` (batch, rf, J, 2) ->
   `poses_3d` (batch, J, 3);
 - action recognition: `skeleton` (batch, frames, J, persons, channels), frames
-  dynamic unless `frames` is given -> `logits` and `probabilities` (batch, classes).
+  dynamic unless `frames` is given -> `logits` (the model's scores) and
+  `probabilities` (batch, classes): the softmax of the logits, or for an
+  ensemble fusing probabilities the mean of its streams' probabilities.
 """
 
 from __future__ import annotations
@@ -19,9 +22,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["ExportSpec", "build_specs", "VARIANTS"]
-
-VARIANTS = ("sequence", "single_frame")
+__all__ = ["ExportSpec", "build_specs"]
 
 
 @dataclasses.dataclass
@@ -30,7 +31,7 @@ class ExportSpec:
 
     Attributes:
         preset: preset name, e.g. "gast_243".
-        task: "pose_lifting" or "action_recognition".
+        task: the preset's task name, "pose_lifting" or "action_recognition".
         variant: "sequence", "single_frame", or None (classifiers).
         model: the Keras model.
         input_name: "keypoints_2d" or "skeleton".
@@ -57,13 +58,11 @@ class ExportSpec:
         """Named outputs of the Keras model on `x` (TF ops only, traceable)."""
         import tensorflow as tf
 
+        from skeleton_zoo.tasks import get_task
+
         y = self.model(x, training=False)
-        if self.task == "pose_lifting":
-            if self.variant == "single_frame":
-                y = y[:, 0]  # (batch, 1, J, 3) -> (batch, J, 3)
-            return {"poses_3d": tf.identity(y, name="poses_3d")}
-        return {"logits": tf.identity(y, name="logits"),
-                "probabilities": tf.nn.softmax(y, axis=-1, name="probabilities")}
+        named = get_task(self.task).export_outputs(self, y)
+        return {name: tf.identity(value, name=name) for name, value in named.items()}
 
     def tf_function(self) -> Callable:
         """The entry point as a `tf.function` with its input signature."""
@@ -88,8 +87,8 @@ FOLD_TOLERANCE = 1e-4
 
 def _fold(spec: ExportSpec) -> ExportSpec:
     """Folds the spec's model's BatchNorms into their convolutions (see
-    `skeleton_zoo.common.fold_batch_norms`) and checks the outputs."""
-    from skeleton_zoo.common import fold_batch_norms
+    `skeleton_zoo.models.common.fold_batch_norms`) and checks the outputs."""
+    from skeleton_zoo.models.common import fold_batch_norms
 
     x = spec.example_input()
     before = spec.keras_outputs(x)
@@ -102,41 +101,26 @@ def _fold(spec: ExportSpec) -> ExportSpec:
     return spec
 
 
-def build_specs(model_name: str, weights=None, variants=VARIANTS, frames: int | None = None,
+def build_specs(model_name: str, weights=None, variants=None, frames: int | None = None,
                 fold_batch_norm: bool = True, **overrides) -> list[ExportSpec]:
-    """Specs for a preset: both variants of a pose-lifting model, or one
-    classifier (two-stream presets export the fused model).
+    """The preset's exported entry points, as its task defines them: the
+    variants of a pose-lifting model, or one classifier (ensembles export the
+    fused model).
 
     Args:
         model_name: preset name.
         weights: passed to `skeleton_zoo.load` (official checkpoint, Keras file, ...).
-        variants: pose lifting: which variants.
+        variants: pose lifting: which variants (default: both).
         frames: classifiers: fixed clip length (None: dynamic).
         fold_batch_norm: fold every BatchNorm that follows a convolution into
             it (inference graph without the BN arithmetic), after checking
             that the outputs stay within `FOLD_TOLERANCE`. Defaults to True.
         **overrides: preset options.
     """
-    import skeleton_zoo
     from skeleton_zoo import registry
+    from skeleton_zoo.tasks import get_task
 
     preset = registry.get_preset(model_name)
-    specs = []
-    if preset.task == "pose_lifting":
-        for variant in variants:
-            if variant not in VARIANTS:
-                raise ValueError(f"--variant: expected one of {list(VARIANTS)}, found '{variant}'.")
-            model = skeleton_zoo.load(model_name, weights=weights, variant=variant, **overrides)
-            joints = model.layout.num_joints
-            rf = model.receptive_field
-            frames_dim = None if variant == "sequence" else rf
-            specs.append(ExportSpec(model_name, preset.task, variant, model, "keypoints_2d",
-                                    (None, frames_dim, joints, 2), ("poses_3d",),
-                                    example_frames=rf + 8 if variant == "sequence" else rf))
-    else:
-        model = skeleton_zoo.load(model_name, weights=weights, **overrides)
-        first = getattr(model, "spatial_stream", model)
-        shape = (None, frames, first.layout.num_joints, first.num_persons, first.in_channels)
-        specs.append(ExportSpec(model_name, preset.task, None, model, "skeleton", shape,
-                                ("logits", "probabilities"), example_frames=frames or 32))
+    specs = get_task(preset.task).export_specs(preset, weights=weights, variants=variants, frames=frames,
+                                               options=overrides)
     return [_fold(spec) for spec in specs] if fold_batch_norm else specs

@@ -32,10 +32,11 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
-import tempfile
-import time
 
 import numpy as np
+
+from skeleton_zoo.utils.files import atomic_path
+from skeleton_zoo.utils.timing import latency_ms
 
 __all__ = ["DEFAULT_OPSET", "export_onnx", "load_session", "run_onnx", "onnx_latency_ms"]
 
@@ -250,15 +251,10 @@ def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
         raise OnnxExportError(f"{_describe(spec)}: onnx.checker rejected the converted "
                               f"model: {e}") from e
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        onnx.save_model(model, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            onnx.save_model(model, str(tmp))
     except Exception as e:
-        pathlib.Path(tmp).unlink(missing_ok=True)
         raise OnnxExportError(f"{_describe(spec)}: writing '{path}' failed: {e}") from e
     return path
 
@@ -295,11 +291,4 @@ def onnx_latency_ms(path, x, repeats: int = 20, warmup: int = 3) -> float:
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, found {repeats}.")
     session = path if hasattr(path, "get_inputs") else load_session(path)
-    for _ in range(warmup):
-        run_onnx(session, x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run_onnx(session, x)
-        times.append((time.perf_counter() - start) * 1000.0)
-    return float(np.median(times))
+    return latency_ms(lambda inputs: run_onnx(session, inputs), x, repeats=repeats, warmup=warmup)

@@ -10,16 +10,14 @@ strided network, one receptive field in, its pose out); classifiers get
 
 from __future__ import annotations
 
-import os
 import pathlib
-import shutil
-import tempfile
 
 import numpy as np
 
 from export.common import ExportSpec
+from skeleton_zoo.utils.files import atomic_directory, make_folder, write_text
 
-__all__ = ["next_version", "export_saved_model", "run_saved_model", "write_models_config",
+__all__ = ["check_version", "next_version", "export_saved_model", "run_saved_model", "write_models_config",
            "read_warmup_requests", "signature_name"]
 
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -28,6 +26,13 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 def signature_name(spec: ExportSpec) -> str:
     """The signature a spec is served under."""
     return "single_frame" if spec.variant == "single_frame" else "serving_default"
+
+
+def check_version(version) -> None:
+    """None (the next free one) or a positive integer: TF Serving loads versions 1, 2, ..."""
+    if version is not None and (isinstance(version, bool) or not isinstance(version, int) or version < 1):
+        raise ValueError(f"--version: expected a positive integer (TF Serving loads versions 1, 2, ...), "
+                         f"found {version!r}.")
 
 
 def next_version(model_dir) -> int:
@@ -63,15 +68,17 @@ def export_saved_model(specs: list[ExportSpec], out, version: int | None = None)
         The version folder.
 
     Raises:
+        ValueError: `version` is not a positive integer (TF Serving loads only those).
         FileExistsError: `version` exists already.
     """
     import keras
     import tensorflow as tf
 
+    check_version(version)
     preset = specs[0].preset
     model_dir = pathlib.Path(out) / preset
-    model_dir.mkdir(parents=True, exist_ok=True)
-    version = version or next_version(model_dir)
+    make_folder(model_dir, "--out")
+    version = next_version(model_dir) if version is None else version
     target = model_dir / str(version)
     if target.exists():
         raise FileExistsError(f"--version {version}: '{target}' exists already; exports never "
@@ -82,18 +89,13 @@ def export_saved_model(specs: list[ExportSpec], out, version: int | None = None)
         # tracking the model too stores every weight twice (Keras and backend copies).
         signature = tf.TensorSpec(spec.input_shape, tf.float32, name=spec.input_name)
         archive.add_endpoint(signature_name(spec), spec.outputs, input_signature=[signature])
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{version}-", dir=model_dir))
-    try:
+    with atomic_directory(target) as staging:  # a version appears complete or not at all
         archive.write_out(str(staging), verbose=False)
         extra = staging / "assets.extra"
         extra.mkdir(exist_ok=True)
         with tf.io.TFRecordWriter(str(extra / WARMUP_FILE)) as writer:
             for record in _warmup_records(specs, preset):
                 writer.write(record)
-        os.rename(staging, target)  # a version appears complete or not at all
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
@@ -127,6 +129,4 @@ def write_models_config(out) -> pathlib.Path:
         if any(v.is_dir() and v.name.isdigit() and (v / "saved_model.pb").exists() for v in model_dir.iterdir()):
             entries.append(f'  config {{\n    name: "{model_dir.name}"\n    base_path: "{model_dir}"\n'
                            f'    model_platform: "tensorflow"\n  }}\n')
-    path = out / "models.config"
-    path.write_text("model_config_list {\n" + "".join(entries) + "}\n")
-    return path
+    return write_text(out / "models.config", "model_config_list {\n" + "".join(entries) + "}\n")

@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from skeleton_zoo.utils.files import atomic_write
+
 __all__ = [
     "QUANTIZE_MODES",
     "QUANTIZED_TOLERANCE",
@@ -246,18 +248,8 @@ def export_tflite(spec, path, quantize: str = "none") -> pathlib.Path:
     """
     path = pathlib.Path(path)
     content = convert_tflite(spec, quantize)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "wb") as f:
+        f.write(content)
     return path
 
 

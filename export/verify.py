@@ -13,9 +13,11 @@ import dataclasses
 import json
 import os
 import pathlib
-import time
 
 import numpy as np
+
+from skeleton_zoo.utils.files import write_text
+from skeleton_zoo.utils.timing import latency_ms
 
 __all__ = ["Check", "FP32_TOLERANCE", "check_artifact", "latency_ms", "format_table", "write_report"]
 
@@ -38,23 +40,6 @@ class Check:
     @property
     def failures(self) -> list:
         return [name for name, diff in self.max_abs_diff.items() if not diff <= self.tolerance]
-
-
-def time_calls(run, x, warmup: int, repeats: int) -> list[float]:
-    """Seconds of `repeats` calls `run(x)` after `warmup` untimed ones."""
-    for _ in range(warmup):
-        run(x)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run(x)
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def latency_ms(run, x, repeats: int = 30, warmup: int = 3) -> float:
-    """Median wall time of `run(x)` in milliseconds."""
-    return float(np.median(time_calls(run, x, warmup, repeats)) * 1000)
 
 
 def _size_mb(path) -> float | None:
@@ -109,7 +94,5 @@ def format_table(checks) -> str:
 
 def write_report(checks, path, extra: dict | None = None) -> pathlib.Path:
     """`export_report.json`: every check plus `extra` (model, versions, ...)."""
-    path = pathlib.Path(path)
     payload = {**(extra or {}), "checks": [dataclasses.asdict(c) for c in checks]}
-    path.write_text(json.dumps(payload, indent=1))
-    return path
+    return write_text(path, json.dumps(payload, indent=1))

@@ -1,34 +1,92 @@
-"""skeleton_zoo: Keras 3 / TensorFlow models for skeleton-based human motion.
+"""skeleton_zoo: Keras 3 models for skeleton-based human motion.
 
     import skeleton_zoo
     model = skeleton_zoo.load("gast_243")        # (B, T, 17, 2) -> (B, T - 242, 17, 3)
     skeleton_zoo.load("st_tr_2s_joint")          # (B, T, 25, 2, 3) -> (B, 60) logits
-    skeleton_zoo.list_models()                   # every preset, with parameter counts
+    skeleton_zoo.list_models()                   # every preset, from its declared data
+
+Importing the package is cheap: Keras (and TensorFlow) load when a model is
+first built. Whenever Keras is imported, the zoo's Keras classes are
+registered, so `keras.models.load_model` reads the zoo's `.keras` files.
+
+Layout of the package: `models/` (one folder per family), `tasks/` (pose
+lifting, action recognition, ensembles), `weights/`, `formats/`, `datasets/`,
+`training/`, `evaluation/`, `inference/`, `benchmark/`, `cli/`, `utils/`.
 """
 
 __version__ = "0.1.0"
 
-from skeleton_zoo import checkpoint, layouts
 from skeleton_zoo.layouts import SkeletonLayout, get_layout
-from skeleton_zoo.registry import list_models, load, preset_names
-from skeleton_zoo.state_dict import WeightsMismatchError
-from skeleton_zoo import gast  # noqa: E402  (registers GAST-Net layers and presets)
-from skeleton_zoo import sttr  # noqa: E402  (registers ST-TR layers and presets)
-from skeleton_zoo.gast import GASTNet
-from skeleton_zoo.sttr import STTR, TwoStreamSTTR
+from skeleton_zoo.registry import (
+    Family,
+    OfficialWeights,
+    PaperResult,
+    Preset,
+    Recipe,
+    list_models,
+    load,
+    preset_names,
+    register_family,
+    register_preset,
+)
+from skeleton_zoo.utils.lazy import lazy_attributes
+
+_LAZY = {
+    "GASTNet": "skeleton_zoo.models.gast.model",
+    "STTR": "skeleton_zoo.models.sttr.model",
+    "Ensemble": "skeleton_zoo.tasks.ensemble",
+    "WeightsMismatchError": "skeleton_zoo.weights.state_dict",
+    "PoseStreamer": "skeleton_zoo.inference.streaming",
+}
 
 __all__ = [
-    "GASTNet",
-    "STTR",
-    "TwoStreamSTTR",
+    "Family",
+    "OfficialWeights",
+    "PaperResult",
+    "Preset",
+    "Recipe",
     "SkeletonLayout",
-    "WeightsMismatchError",
-    "checkpoint",
-    "gast",
     "get_layout",
-    "layouts",
     "list_models",
     "load",
+    "load_model",
     "preset_names",
-    "sttr",
+    "register_family",
+    "register_preset",
+    *_LAZY,
 ]
+
+__getattr__ = lazy_attributes(__name__, _LAZY)
+
+
+def load_model(path, **kwargs):
+    """`keras.models.load_model(path, **kwargs)` for a `.keras` file of the zoo."""
+    from skeleton_zoo.registry import register_keras_objects
+
+    register_keras_objects()
+    import keras
+
+    return keras.models.load_model(path, **kwargs)
+
+
+def _register_keras_objects_after_import(_keras_module) -> None:
+    """Registers the zoo's Keras classes once Keras is imported, unless a
+    module of this package is the one importing it (it would then be half
+    initialised; `load` and `load_model` register everything themselves)."""
+    import sys
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("skeleton_zoo.") and getattr(getattr(module, "__spec__", None), "_initializing", False):
+            return
+    from skeleton_zoo.registry import register_keras_objects
+
+    register_keras_objects()
+
+
+def _install_keras_hook() -> None:
+    import wrapt
+
+    wrapt.register_post_import_hook(_register_keras_objects_after_import, "keras")
+
+
+_install_keras_hook()

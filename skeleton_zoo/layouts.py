@@ -12,6 +12,8 @@ needs is computed here from a layout, so a model never hard-codes a joint count:
 - `spatial_partitions(layout)`: ST-GCN's 3-partition matrix (self, inward,
   outward), shape (3, V, V), used by ST-TR's graph convolutions.
 - `joints_to_bones(x, layout)`: bone vectors (joint minus parent).
+- `skeleton_features(x, features, layout)`: an action model's input channels
+  from joint coordinates ("joint", "joint+bone").
 
 Built-in layouts are looked up by name with `get_layout` ("h36m17",
 "h36m16", "h36m19", "humaneva15", "coco17", "ntu25"); a user layout is made
@@ -36,6 +38,8 @@ __all__ = [
     "symmetry_adjacency",
     "spatial_partitions",
     "joints_to_bones",
+    "skeleton_features",
+    "SKELETON_FEATURES",
 ]
 
 
@@ -302,6 +306,36 @@ def joints_to_bones(joints, layout: SkeletonLayout, joint_axis: int = -2):
     if isinstance(joints, np.ndarray):
         return joints - np.take(joints, parents, axis=joint_axis)
     return joints - ops.take(joints, parents, axis=joint_axis)
+
+
+# What an action model's input channels hold, and how many there are per
+# coordinate channel of the joints.
+SKELETON_FEATURES = {"joint": 1, "joint+bone": 2}
+
+
+def skeleton_features(joints, features: str, layout: SkeletonLayout, joint_axis: int = -2):
+    """An action model's input from joint coordinates.
+
+    Args:
+        joints: array or tensor (..., V, C), joints on `joint_axis`.
+        features: "joint" (the coordinates) or "joint+bone" ([joints ||
+            bones] on the channel axis: the bone models' 2C channels).
+        layout: the skeleton layout, V joints.
+
+    Returns:
+        (..., V, C) or (..., V, 2C), same type as `joints`.
+    """
+    if features not in SKELETON_FEATURES:
+        raise ValueError(f"skeleton_features: `features` must be one of {list(SKELETON_FEATURES)}, "
+                         f"found {features!r}.")
+    if features == "joint":
+        return joints
+    bones = joints_to_bones(joints, layout, joint_axis=joint_axis)
+    if isinstance(joints, np.ndarray):
+        return np.concatenate([joints, bones], axis=-1)
+    from keras import ops
+
+    return ops.concatenate([joints, bones], axis=-1)
 
 
 # --- built-in layouts --------------------------------------------------------

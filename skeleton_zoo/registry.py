@@ -1,42 +1,97 @@
-"""The preset registry: every named model of the zoo, and `load`.
+"""The registry: every model family and named preset of the zoo, and `load`.
 
-A model family (GAST-Net, ST-TR, ...) registers a `Family` (how to build a
-model from a config and how to load official weights into it) and its
-`Preset`s (named configs). `load(name, ...)` is the one entry point.
+A model family (GAST-Net, ST-TR, a plug-in of yours) is a folder with its
+layers, model, official-weight key rules and presets, plus one registration:
+
+    from skeleton_zoo import registry
+
+    registry.register_family(registry.Family(
+        name="mylifter", title="My lifter", task="pose_lifting",
+        build="mypackage.model:build",          # build(preset, **overrides) -> keras.Model
+        overrides=("layout", "dropout")),
+        presets=[registry.Preset(
+            name="mylifter_27", family="mylifter", description="...", config={"frames": 27},
+            layout="h36m17", parameters={"h36m17": 123_456}, receptive_field=27)])
+
+Everything a preset says about itself is declared data (task, layout,
+receptive field or clip length, parameter counts, official weights, the
+paper's results), so listing the zoo builds no model and imports no
+framework. `load(name, ...)` is the one entry point that builds one.
+
+Families are found without importing them by hand: the built-in ones
+(`skeleton_zoo.models`), packages that declare an entry point in the group
+`skeleton_zoo.families`, and the modules named in the environment variable
+`SKELETON_ZOO_PLUGINS` (comma-separated, e.g. "mypackage.zoo_family"), so the
+command lines (`python -m skeleton_zoo train ...`) see plug-ins too.
+
+Ensemble presets (ST-TR's 2s-ST-TR, the multi-stream models of PYSKL) name
+their stream presets in `streams`; `load` builds each stream with its own
+family and fuses them with `skeleton_zoo.tasks.ensemble.Ensemble`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import os
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-__all__ = ["Family", "Preset", "OfficialWeights", "register_family", "register_preset", "get_preset",
-           "get_family", "parse_overrides", "preset_names", "load", "list_models"]
+__all__ = ["Family", "Preset", "Recipe", "OfficialWeights", "PaperResult", "register_family",
+           "register_preset", "get_preset", "get_family", "preset_names", "list_models", "load",
+           "parse_overrides", "resolve", "PLUGINS_VARIABLE", "ENTRY_POINT_GROUP"]
 
-# Keras formats `load(weights=...)` reads with `model.load_weights`.
-KERAS_SUFFIXES = (".weights.h5", ".keras")
+BUILTIN_FAMILIES = ("skeleton_zoo.models.gast", "skeleton_zoo.models.sttr", "skeleton_zoo.models.videopose3d",
+                    "skeleton_zoo.models.motionbert", "skeleton_zoo.models.motionagformer")
+PLUGINS_VARIABLE = "SKELETON_ZOO_PLUGINS"
+ENTRY_POINT_GROUP = "skeleton_zoo.families"
+
+
+def resolve(target):
+    """A callable, or "module:attribute" imported on first use (so that
+    registrations stay free of framework imports)."""
+    if not isinstance(target, str):
+        return target
+    module, sep, attribute = target.partition(":")
+    if not sep:
+        raise ValueError(f"expected 'module:attribute', found {target!r}.")
+    value = importlib.import_module(module)
+    for part in attribute.split("."):
+        value = getattr(value, part)
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
-class Family:
-    """How to build and fill the models of one family.
+class Recipe:
+    """A family's published training procedure: the defaults of
+    `python -m skeleton_zoo train` (see `skeleton_zoo.training.recipes`).
 
     Attributes:
-        name: family id, e.g. "gast".
-        build: `build(config: dict, **overrides) -> keras.Model`.
-        load_official: `load_official(model, state_dict, source) -> int`,
-            assigning an official PyTorch state dict (key -> array).
-        describe: `describe(model) -> dict` of extra columns for listings.
-        overrides: keyword arguments `load` accepts for this family.
+        epochs: int. batch_size: int (global). learning_rate: float (initial).
+        default_dataset: TFDS name used when `--dataset` is not given.
+        optimizer: "adam" (amsgrad, as VideoPose3D / GAST-Net), "adamw"
+            (decoupled weight decay, as MotionBERT) or "sgd_nesterov"
+            (momentum, PyTorch-style coupled L2 weight decay).
+        schedule: "exponential" (x `lr_decay` per epoch) or "steps" (x0.1 at
+            each fraction of the epochs in `lr_drops`).
+        lr_decay: float, per-epoch factor of the exponential schedule.
+        lr_drops: fractions of the epochs where the step schedule drops.
+        momentum: SGD momentum. weight_decay: SGD's L2 or AdamW's decay.
+        model_options: preset options applied for training unless given,
+            e.g. {"dropout": 0.05}.
     """
 
-    name: str
-    build: Callable[..., Any]
-    load_official: Callable[..., int]
-    describe: Callable[[Any], dict]
-    overrides: tuple[str, ...]
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    default_dataset: str
+    optimizer: str = "adam"
+    schedule: str = "exponential"
+    lr_decay: float = 1.0
+    lr_drops: tuple = ()
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,48 +101,164 @@ class OfficialWeights:
     Attributes:
         file: the file name as published, e.g. "27_frame_model.bin".
         url: where the authors host it.
+        dataset: what it was trained on, e.g. "Human3.6M (CPN 2D)".
         note: how to load it when it needs more than the preset name, e.g.
-            "layout='h36m19'" or "spatial stream".
+            "layout='h36m19'" or "weights={'spatial': FILE, ...}".
     """
 
     file: str
     url: str
+    dataset: str = ""
     note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
+class PaperResult:
+    """A result the paper reports for a preset's configuration.
+
+    Attributes:
+        dataset: e.g. "Human3.6M, CPN 2D" or "NTU RGB+D 60 X-Sub".
+        metric: e.g. "MPJPE (P1)" or "top-1".
+        value: float. unit: e.g. "mm" or "%".
+    """
+
+    dataset: str
+    metric: str
+    value: float
+    unit: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Family:
+    """How to build and fill the models of one family.
+
+    Attributes:
+        name: family id, e.g. "gast".
+        title: e.g. "GAST-Net".
+        task: "pose_lifting" or "action_recognition": which pipelines apply.
+        build: `build(preset, **overrides) -> keras.Model`, or "module:attr".
+        overrides: keyword arguments `load` accepts for this family.
+        official_rules: `official_rules(model) -> list[skeleton_zoo.weights.state_dict.Rule]`
+            (or "module:attr"): the official PyTorch keys every variable is made
+            from. None: no official checkpoints.
+        ignored_official_keys: predicate (or "module:attr") for official keys
+            that are accepted and dropped.
+        recipe: the published training recipe; None: the task's default.
+        variants: pose lifting: the model variants the family builds
+            (`load(..., variant=...)`), e.g. ("sequence", "single_frame").
+        keras_modules: modules whose import registers the family's Keras
+            classes (imported before a `.keras` file is read).
+    """
+
+    name: str
+    title: str
+    task: str
+    build: Callable | str
+    overrides: tuple[str, ...] = ()
+    official_rules: Callable | str | None = None
+    ignored_official_keys: Callable | str | None = None
+    recipe: Recipe | None = None
+    variants: tuple[str, ...] = ()
+    keras_modules: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class Preset:
-    """A named model configuration.
+    """A named model configuration, with everything known about it as data.
 
     Attributes:
         name: preset id, e.g. "gast_243".
         family: family id.
-        task: "pose_lifting" or "action_recognition".
         description: one line for listings.
-        config: keyword arguments of the family's model class.
+        config: keyword arguments of the family's model (empty for ensembles).
+        layout: the skeleton layout it is built for by default.
+        parameters: trainable parameters per layout name (declared; a test
+            checks them against the built models).
+        receptive_field: pose lifting: input frames per output frame.
+        clip_frames: action recognition: the clip length it was trained on;
+            sequence-to-sequence lifters: the clip length of one call.
+        num_classes: action recognition: classes of the default build.
         official_weights: the authors' published weights that fit it.
+        paper: the paper's results for this configuration.
+        streams: ensembles only: stream name -> stream preset name.
+        fusion: ensembles only: "logits" or "softmax".
+        task: filled from the family at registration.
     """
 
     name: str
     family: str
-    task: str
     description: str
-    config: Mapping[str, Any]
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    layout: str = ""
+    parameters: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    receptive_field: int | None = None
+    clip_frames: int | None = None
+    num_classes: int | None = None
     official_weights: tuple[OfficialWeights, ...] = ()
+    paper: tuple[PaperResult, ...] = ()
+    streams: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    fusion: str | None = None
+    task: str = ""
 
 
 _FAMILIES: dict[str, Family] = {}
 _PRESETS: dict[str, Preset] = {}
+_discovered = False
 
 
-def register_family(family: Family) -> Family:
+def _discover() -> None:
+    """Imports the built-in families, entry-point plug-ins and the modules of
+    `$SKELETON_ZOO_PLUGINS` once."""
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    modules = list(BUILTIN_FAMILIES)
+    from importlib.metadata import entry_points
+
+    modules += [entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)]
+    modules += [m.strip() for m in os.environ.get(PLUGINS_VARIABLE, "").split(",") if m.strip()]
+    for module in modules:
+        try:
+            importlib.import_module(module.partition(":")[0])
+        except ImportError as error:
+            raise ImportError(f"skeleton_zoo: cannot import the model family module '{module}' "
+                              f"(from ${PLUGINS_VARIABLE} or the '{ENTRY_POINT_GROUP}' entry points): "
+                              f"{error}") from error
+
+
+def register_family(family: Family, presets: Iterable[Preset] = ()) -> Family:
+    """Adds a family (see `Family`) and then its `presets` (see
+    `register_preset`). Registering the same definition again is a no-op; a
+    different one under a taken name is an error."""
+    from skeleton_zoo.tasks import TASK_MODULES
+
+    if family.task not in TASK_MODULES:
+        raise ValueError(f"Family '{family.name}': `task` must be one of {list(TASK_MODULES)}, "
+                         f"found {family.task!r}.")
+    known = _FAMILIES.get(family.name)
+    if known is not None and known != family:
+        raise ValueError(f"Family '{family.name}' is registered already, with another definition.")
     _FAMILIES[family.name] = family
+    for preset in presets:
+        register_preset(preset)
     return family
 
 
 def register_preset(preset: Preset) -> Preset:
-    if preset.family not in _FAMILIES:
-        raise ValueError(f"Preset '{preset.name}': unknown family '{preset.family}'.")
+    """Adds a preset of a registered family (see `Preset`); its `task` is the family's."""
+    family = _FAMILIES.get(preset.family)
+    if family is None:
+        raise ValueError(f"Preset '{preset.name}': unknown family '{preset.family}'; register it first.")
+    preset = dataclasses.replace(preset, task=family.task)
+    for stream, name in preset.streams.items():
+        stream_preset = _PRESETS.get(name)
+        if stream_preset is None or stream_preset.task != family.task or stream_preset.streams:
+            raise ValueError(f"Ensemble preset '{preset.name}': stream '{stream}' names '{name}', which is not "
+                             f"a registered single-model {family.task} preset.")
+    known = _PRESETS.get(preset.name)
+    if known is not None and known != preset:
+        raise ValueError(f"Preset '{preset.name}' is registered already, with another definition.")
     _PRESETS[preset.name] = preset
     return preset
 
@@ -110,15 +281,25 @@ def parse_overrides(pairs) -> dict:
 
 
 def get_family(name: str) -> Family:
+    _discover()
+    if name not in _FAMILIES:
+        raise ValueError(f"Unknown model family '{name}'. Registered: {', '.join(_FAMILIES)}.")
     return _FAMILIES[name]
 
 
-def preset_names() -> list[str]:
-    return list(_PRESETS)
+def families() -> list[Family]:
+    _discover()
+    return list(_FAMILIES.values())
+
+
+def preset_names(task: str | None = None) -> list[str]:
+    _discover()
+    return [p.name for p in _PRESETS.values() if task is None or p.task == task]
 
 
 def get_preset(name: str) -> Preset:
     """Looks a preset up; an unknown name lists the valid ones and the closest."""
+    _discover()
     if name in _PRESETS:
         return _PRESETS[name]
     close = difflib.get_close_matches(str(name), list(_PRESETS), n=1, cutoff=0.5)
@@ -126,103 +307,32 @@ def get_preset(name: str) -> Preset:
     raise ValueError(f"Unknown model '{name}'.{hint} Valid names: {', '.join(_PRESETS)}.")
 
 
-def _is_path(value) -> bool:
-    return isinstance(value, (str, os.PathLike))
+def register_keras_objects() -> None:
+    """Imports every family's Keras classes (and the package's own serialisable
+    objects), so that `keras.models.load_model` can read any `.keras` file of
+    the zoo."""
+    for family in families():
+        for module in family.keras_modules:
+            importlib.import_module(module)
+    for module in ("skeleton_zoo.tasks.ensemble", "skeleton_zoo.training.recipes",
+                   "skeleton_zoo.evaluation.metrics"):
+        importlib.import_module(module)
 
 
-def _read_official(preset: Preset, path) -> dict:
-    from skeleton_zoo import checkpoint
+def build(preset: Preset, overrides: Mapping[str, Any]):
+    """The preset's model, randomly initialised (see `load`)."""
+    family = get_family(preset.family)
+    if preset.streams:
+        from skeleton_zoo.tasks.ensemble import build_ensemble
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load('{preset.name}'): weights file '{path}' does not exist.")
-    if not path.endswith(checkpoint.OFFICIAL_SUFFIXES):
-        raise ValueError(
-            f"load('{preset.name}'): cannot tell the format of weights file '{path}': expected an "
-            f"official PyTorch checkpoint ({', '.join(checkpoint.OFFICIAL_SUFFIXES)}) or Keras "
-            f"weights ({', '.join(KERAS_SUFFIXES)})."
-        )
-    state_dict, _ = checkpoint.load_state_dict(path)
-    return state_dict
-
-
-def _fitting_presets(preset: Preset, weights, overrides) -> list[str]:
-    """Other presets (or layouts) of the family that accept `weights`, as
-    `load` calls for the error message. Only run after a mismatch."""
-    from skeleton_zoo.layouts import list_layouts
-    from skeleton_zoo.state_dict import WeightsMismatchError
-
-    family = _FAMILIES[preset.family]
-    candidates = [(other, dict(overrides)) for other in _PRESETS.values()
-                  if other.family == preset.family and other.name != preset.name]
-    if "layout" in family.overrides:
-        candidates += [(preset, dict(overrides, layout=name)) for name in list_layouts()
-                       if name != overrides.get("layout")]
-    fits = []
-    for other, options in candidates:
-        try:
-            family.load_official(family.build(other, **options), weights, "a candidate")
-        except (WeightsMismatchError, TypeError, ValueError):
-            continue
-        extra = "".join(f", {k}={v!r}" for k, v in options.items() if overrides.get(k) != v)
-        fits.append(f"load('{other.name}'{extra}, weights=...)")
-    return fits
-
-
-def _load_official(model, family: Family, preset: Preset, weights, source: str, overrides) -> None:
-    from skeleton_zoo.state_dict import WeightsMismatchError
-
-    try:
-        family.load_official(model, weights, source)
-    except WeightsMismatchError as error:
-        fits = _fitting_presets(preset, weights, overrides)
-        if not fits:
-            raise
-        raise WeightsMismatchError(f"{error}\nThese weights fit: " + "; ".join(fits)) from None
-
-
-def _load_weights(model, family: Family, preset: Preset, weights, overrides) -> None:
-    if isinstance(weights, Mapping) and weights and all(_is_path(v) for v in weights.values()):
-        # e.g. {"spatial": "s.pt", "temporal": "t.pt"} for a two-stream preset
-        keras_files = [os.fspath(v).endswith(KERAS_SUFFIXES) for v in weights.values()]
-        if any(keras_files):
-            if not all(keras_files):
-                raise ValueError(f"load('{preset.name}'): stream weights must be all official checkpoints "
-                                 f"or all Keras files, found {dict(weights)}.")
-            for stream, path in weights.items():
-                if not hasattr(model, f"{stream}_stream"):
-                    raise ValueError(f"load('{preset.name}'): the model has no '{stream}' stream.")
-                _load_weights(getattr(model, f"{stream}_stream"), family, preset, path, overrides)
-            return
-        state_dicts = {k: _read_official(preset, v) for k, v in weights.items()}
-        source = " and ".join(f"'{os.fspath(v)}' ({k})" for k, v in weights.items())
-        _load_official(model, family, preset, state_dicts, source, overrides)
-        return
-    if isinstance(weights, Mapping):
-        family.load_official(model, weights, "a state-dict mapping")
-        return
-    if _is_path(weights):
-        path = os.fspath(weights)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"load('{preset.name}'): weights file '{path}' does not exist.")
-        if path.endswith(KERAS_SUFFIXES):
-            try:
-                model.load_weights(path)
-            except (ValueError, KeyError, OSError) as error:
-                from skeleton_zoo.state_dict import WeightsMismatchError
-
-                raise WeightsMismatchError(
-                    f"load('{preset.name}'): Keras weights file '{path}' does not fit this model "
-                    f"(was it saved from another preset or layout?): {error}"
-                ) from None
-            return
-        _load_official(model, family, preset, _read_official(preset, path), f"'{path}'", overrides)
-        return
-    raise TypeError(
-        f"load('{preset.name}'): `weights` must be None, a file path, a mapping of official "
-        f"state-dict keys to arrays, or (two-stream presets) a mapping of stream name to file "
-        f"path; found {type(weights).__name__}."
-    )
+        return build_ensemble(preset, overrides)
+    if "fusion" in overrides and "fusion" not in family.overrides:
+        raise TypeError(f"load('{preset.name}'): `fusion` applies to ensemble (multi-stream) presets only.")
+    unknown = sorted(set(overrides) - set(family.overrides))
+    if unknown:
+        raise TypeError(f"load('{preset.name}'): unexpected option(s) {unknown}; {family.title} models "
+                        f"accept {list(family.overrides)}.")
+    return resolve(family.build)(preset, **overrides)
 
 
 def load(name: str, weights=None, **overrides):
@@ -233,60 +343,76 @@ def load(name: str, weights=None, **overrides):
         weights: one of
             - None: random initialisation;
             - an official PyTorch checkpoint path (`.bin`, `.pt`, `.pth`; read
-              without PyTorch, see `skeleton_zoo.checkpoint`);
+              without PyTorch, see `skeleton_zoo.weights.checkpoint`);
             - a Keras `.weights.h5` or `.keras` path;
             - a mapping of official state-dict keys to arrays;
-            - for two-stream presets, `{"spatial": path, "temporal": path}`.
-            `list_models()` names the official file of each preset.
-        **overrides: family-specific options, e.g. for GAST-Net
+            - for ensemble presets, a mapping of stream name to any of these,
+              e.g. `{"spatial": path, "temporal": path}`.
+            `list_models()` names the official files of each preset.
+        **overrides: family options, e.g. for GAST-Net
             `variant="sequence"|"single_frame"`, `layout="humaneva15"` (or a
-            `SkeletonLayout`), `causal`, `dropout`.
+            `SkeletonLayout`), `causal`, `dropout`; `fusion` for ensembles.
 
     Returns:
-        A `keras.Model`. For GAST-Net: input (batch, frames, joints, 2),
-        output (batch, frames - receptive_field + 1, joints, 3).
+        A `keras.Model`. Pose lifting: input (batch, frames, joints, 2),
+        output (batch, frames - receptive_field + 1, joints, 3). Action
+        recognition: input (batch, frames, joints, persons, channels),
+        output (batch, num_classes) scores.
 
     Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+        TypeError: an option the family does not accept.
         WeightsMismatchError: the weights do not fit (the message names the
             preset, the file and every differing key, and other presets the
             file fits); the model is left unchanged.
-        skeleton_zoo.checkpoint.CheckpointError: an unreadable, truncated or
-            unsafe checkpoint file.
+        skeleton_zoo.weights.checkpoint.CheckpointError: an unreadable,
+            truncated or unsafe checkpoint file.
     """
+    from skeleton_zoo.tasks import get_task
+
     preset = get_preset(name)
-    family = _FAMILIES[preset.family]
-    unknown = sorted(set(overrides) - set(family.overrides))
-    if unknown:
-        raise TypeError(
-            f"load('{name}'): unexpected option(s) {unknown}; {family.name} models accept "
-            f"{list(family.overrides)}."
-        )
-    model = family.build(preset, **overrides)
+    model = build(preset, overrides)
+    get_task(preset.task).check_model(model, f"load('{name}')")  # a plug-in's model keeps its task's contract
+    register_keras_objects()  # every class of the zoo, for the .keras files the user may read next
     if weights is not None:
-        _load_weights(model, family, preset, weights, overrides)
+        from skeleton_zoo.weights import load_weights
+
+        load_weights(model, preset, weights, overrides)
     return model
 
 
-def list_models(family: str | None = None, **overrides) -> list[dict]:
-    """Describes every preset: name, family, task, trainable parameters and
-    family-specific columns (e.g. receptive_field). Builds each model once.
+def list_models(family: str | None = None, layout: str | None = None, task: str | None = None) -> list[dict]:
+    """Describes every preset from its declared data; builds no model.
 
     Args:
-        family: only this family. Defaults to all.
-        **overrides: passed to the family builder (e.g. `layout="humaneva15"`).
-    """
-    import keras  # noqa: F401  (imported late: listings of names need no backend)
+        family: only this family. task: only this task.
+        layout: report parameter counts for this layout (None where the
+            preset declares none for it). Defaults to each preset's own.
 
+    Returns:
+        One dict per preset: name, family, task, layout, receptive_field,
+        clip_frames, num_classes, parameters, description, official_weights,
+        paper, streams.
+    """
+    _discover()
+    if family is not None:
+        get_family(family)
+    if layout is not None:
+        from skeleton_zoo.layouts import get_layout
+
+        layout = get_layout(layout).name  # unknown names list the valid ones
     rows = []
     for preset in _PRESETS.values():
-        if family is not None and preset.family != family:
+        if (family is not None and preset.family != family) or (task is not None and preset.task != task):
             continue
-        fam = _FAMILIES[preset.family]
-        model = fam.build(preset, **{k: v for k, v in overrides.items() if k in fam.overrides})
-        params = sum(int(w.numpy().size) for w in model.trainable_weights)
-        row = {"name": preset.name, "family": preset.family, "task": preset.task}
-        row.update(fam.describe(model))
-        row.update({"parameters": params, "description": preset.description})
-        row["official_weights"] = [dataclasses.asdict(w) for w in preset.official_weights]
-        rows.append(row)
+        shown = layout or preset.layout
+        rows.append({
+            "name": preset.name, "family": preset.family, "task": preset.task, "layout": shown,
+            "receptive_field": preset.receptive_field, "clip_frames": preset.clip_frames,
+            "num_classes": preset.num_classes, "parameters": preset.parameters.get(shown),
+            "description": preset.description,
+            "official_weights": [dataclasses.asdict(w) for w in preset.official_weights],
+            "paper": [dataclasses.asdict(r) for r in preset.paper],
+            "streams": dict(preset.streams),
+        })
     return rows

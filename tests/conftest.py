@@ -1,13 +1,31 @@
+"""Shared test data and helpers. Test files are mirrored by area of the
+package (tests/models, tests/weights, ...); `helpers.py` holds the checks
+every model family runs (round trip, config completeness)."""
+
+import atexit
+import importlib.util
 import json
 import os
 import pathlib
+import shutil
+import tempfile
+import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np
-import pytest
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
+# The builders' dummy data, found without importing tfds_builders (TFDS is not needed everywhere).
+BUILDERS = pathlib.Path(list(importlib.util.find_spec("tfds_builders").submodule_search_locations)[0])
+NTU_DUMMY = BUILDERS / "ntu_rgbd" / "dummy_data"
+H36M_DUMMY = BUILDERS / "human36m" / "dummy_data"
+HUMANEVA_DUMMY = BUILDERS / "humaneva" / "dummy_data"
+
+requires_tensorflow = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                         reason="TensorFlow graph behaviour (tf.function)")
 
 
 def load_gast_fixture(name):
@@ -17,6 +35,70 @@ def load_gast_fixture(name):
     state = {k[len("state/"):]: data[k] for k in data.files if k.startswith("state/")}
     arrays = {k: data[k] for k in data.files if not k.startswith("state/") and k != "config"}
     return config, state, arrays
+
+
+def gast_fixture_model(config, variant):
+    """A `GASTNet` of a GAST fixture's configuration."""
+    from skeleton_zoo.models.gast.model import GASTNet
+
+    layout = {17: "h36m17", 15: "humaneva15"}[config["num_joints"]]
+    return GASTNet(filter_widths=config["filter_widths"], channels=config["channels"], layout=layout,
+                   variant=variant, causal=config["causal"])
+
+
+def load_sttr_fixture(name):
+    """(model args, official state dict, input (N, T, V, M, C), logits) of tests/fixtures/sttr/<name>.npz."""
+    data = np.load(FIXTURES / "sttr" / f"{name}.npz")
+    args = json.loads(str(data["config"]))["model_args"]
+    state = {k[len("state/"):]: data[k] for k in data.files if k.startswith("state/")}
+    x = np.transpose(data["input"], (0, 2, 3, 4, 1))  # official (N, C, T, V, M) -> ours
+    return args, state, x, data["logits"]
+
+
+def sttr_fixture_model(args):
+    """An `STTR` of an ST-TR fixture's configuration."""
+    from skeleton_zoo.models.sttr.model import STTR
+
+    stream = "spatial" if args["attention"] else "temporal"
+    return STTR(stream, in_channels=args["channel"], num_classes=args["num_class"],
+                num_persons=args["num_person"], backbone=args["backbone_config"],
+                concat_original=args["concat_original"])
+
+
+_EXTRACTED = []
+
+
+def ntu_skeleton(name: str) -> pathlib.Path:
+    """An NTU `.skeleton` file of the ntu_rgbd builder's dummy data: a loose
+    file, or one extracted (once per session) from its sample zip."""
+    loose = NTU_DUMMY / "nturgb+d_skeletons" / f"{name}.skeleton"
+    if loose.exists():
+        return loose
+    if not _EXTRACTED:
+        folder = pathlib.Path(tempfile.mkdtemp(prefix="ntu_skeletons_"))
+        atexit.register(shutil.rmtree, folder, True)
+        with zipfile.ZipFile(NTU_DUMMY / "nturgbd_skeletons_s017_s019_sample.zip") as archive:
+            for member in archive.namelist():
+                if member.endswith(".skeleton"):
+                    (folder / member.rsplit("/", 1)[-1]).write_bytes(archive.read(member))
+        _EXTRACTED.append(folder)
+    return _EXTRACTED[0] / f"{name}.skeleton"
+
+
+def ntu_skeleton_files() -> list:
+    """Every NTU sample of the dummy data (5 files), sorted by name."""
+    names = [p.stem for p in (NTU_DUMMY / "nturgb+d_skeletons").glob("*.skeleton")]
+    with zipfile.ZipFile(NTU_DUMMY / "nturgbd_skeletons_s017_s019_sample.zip") as archive:
+        names += [m.rsplit("/", 1)[-1][:-len(".skeleton")] for m in archive.namelist() if m.endswith(".skeleton")]
+    return [ntu_skeleton(name) for name in sorted(names)]
+
+
+@pytest.fixture(scope="session")
+def ntu_expected():
+    """Official NTU preprocessing outputs, channels-last (N, T, V, M, C)."""
+    data = np.load(FIXTURES / "ntu" / "ntu_expected.npz")
+    meta = json.loads(str(data["meta"]))
+    return {"meta": meta, **{k: np.transpose(data[k], (0, 2, 3, 4, 1)) for k in ("raw", "joints", "bones")}}
 
 
 @pytest.fixture(scope="session")

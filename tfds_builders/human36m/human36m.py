@@ -13,9 +13,8 @@ one `data_2d_h36m_<source>.npz`) from `manual_dir` and yields one example per
 - 2D and 3D of a sequence are cropped to the shorter of the two (VideoPose3D
   crops the 2D detections, some of which have extra frames, to the mocap length).
 
-The reading, pairing and preprocessing are `tfds_builders.videopose3d`'s
-(shared with the `humaneva` builder; its names stay importable from here);
-this module holds Human3.6M's files, joints, subjects, cameras and docs.
+The reading, pairing and preprocessing are `skeleton_zoo.formats.videopose3d`'s
+(shared with the `humaneva` builder); this module holds Human3.6M's files, joints, subjects, cameras and docs.
 """
 
 from __future__ import annotations
@@ -25,20 +24,7 @@ from typing import Sequence
 
 import tensorflow_datasets as tfds
 
-from tfds_builders.videopose3d import (  # noqa: F401  (re-exported)
-    VIDEOPOSE3D_CITATION,
-    Camera,
-    PairedSequences,
-    VideoPose3DBuilder,
-    VideoPose3DConfig,
-    action_type,
-    camera_examples,
-    load_pickled_dict,
-    make_cameras,
-    manual_files,
-    pair_videopose3d_files,
-    read_camera_json,
-)
+from tfds_builders.videopose3d import VIDEOPOSE3D_CITATION, VideoPose3DBuilder, VideoPose3DConfig
 
 __all__ = ["Human36m", "Human36mConfig", "H36M_JOINTS_REMOVED"]
 

@@ -3,7 +3,7 @@
 Configs: `xsub60`, `xview60` (NTU-60: setups S001-S017, actions A001-A060),
 `xsub120`, `xset120` (NTU-120: S001-S032, A001-A120). Splits `train`, `test`.
 
-Each example is one raw `.skeleton` file through `skeleton_zoo.ntu` (the
+Each example is one raw `.skeleton` file through `skeleton_zoo.formats.ntu` (the
 official reader, body selection and pre-normalisation), stored with its true
 frame count. `pad_to_official_length` extends an example to the official 300
 frames inside a `tf.data` pipeline, reproducing the official padding exactly.
@@ -25,7 +25,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 from etils import epath
 
-from skeleton_zoo import ntu
+from skeleton_zoo.formats import ntu
 
 _HERE = epath.Path(__file__).parent
 
@@ -107,9 +107,13 @@ def _find_skeleton_files(manual_dir: epath.Path) -> dict[str, tuple[str, str | N
         if name.endswith(".skeleton"):
             refs = [(name, (str(path), None))]
         elif name.endswith(".zip"):
-            with path.open("rb") as f, zipfile.ZipFile(f) as archive:
-                refs = [(member.rsplit("/", 1)[-1], (str(path), member))
-                        for member in sorted(archive.namelist()) if member.endswith(".skeleton")]
+            try:
+                with path.open("rb") as f, zipfile.ZipFile(f) as archive:
+                    refs = [(member.rsplit("/", 1)[-1], (str(path), member))
+                            for member in sorted(archive.namelist()) if member.endswith(".skeleton")]
+            except (zipfile.BadZipFile, OSError) as error:
+                raise ValueError(f"NTU archive '{path}' in manual_dir is not a readable zip file ({error}); "
+                                 f"download it again, or remove it.") from None
         else:
             continue
         for file_name, ref in refs:
@@ -132,9 +136,12 @@ def _open_zip(file: str, thread: int) -> zipfile.ZipFile:
 
 def _read_bytes(ref: tuple[str, str | None]) -> bytes:
     file, member = ref
-    if member is None:
-        return epath.Path(file).read_bytes()
-    return _open_zip(file, threading.get_ident()).read(member)
+    try:
+        if member is None:
+            return epath.Path(file).read_bytes()
+        return _open_zip(file, threading.get_ident()).read(member)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise ValueError(f"NTU skeleton '{_describe(ref)}' cannot be read ({error}).") from None
 
 
 def _describe(ref) -> str:

@@ -1,0 +1,115 @@
+"""The benchmark report: its JSON (schema `skeleton_zoo/data/benchmark.schema.json`,
+written atomically), the official PyTorch reference figures, and the
+markdown table with the machine, threads and notes."""
+
+from __future__ import annotations
+
+import json
+
+from skeleton_zoo.utils.files import atomic_write
+
+__all__ = ["SCHEMA_VERSION", "OFFICIAL_REFERENCE", "REFERENCE_SIZES", "REFERENCE_THREADS", "UNITS",
+           "LATENCY_MEASUREMENTS", "TABLE_HEADER", "write_json", "jsonable", "format_table"]
+
+SCHEMA_VERSION = 1
+
+# The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`:
+# measurement -> preset -> value in the measurement's unit.
+OFFICIAL_REFERENCE = {
+    "sequence_throughput": {"gast_27": 239.0, "gast_81": 210.0, "gast_243": 209.0},  # frames/s
+    "single_frame_latency": {"gast_27": 12.0, "gast_81": 15.0, "gast_243": 23.8},  # ms
+    "inference_throughput": {"st_tr_spatial_joint": 4.3, "st_tr_temporal_joint": 6.7},  # clips/s
+    "training_throughput": {"st_tr_spatial_joint": 1.42, "st_tr_temporal_joint": 0.73},  # clips/s
+}
+REFERENCE_SIZES = {"frames": 1000, "clip_frames": 300, "batch": 4}
+REFERENCE_THREADS = 2
+
+UNITS = {"sequence_throughput": "frames/s", "single_frame_latency": "ms",
+         "inference_throughput": "clips/s", "training_throughput": "clips/s"}
+LATENCY_MEASUREMENTS = ("single_frame_latency",)
+
+
+def write_json(report: dict, out) -> None:
+    """Writes `report` to `out` atomically."""
+    with atomic_write(out) as f:
+        json.dump(report, f, indent=1)
+        f.write("\n")
+
+
+def jsonable(value):
+    try:
+        json.dumps(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def _num(value) -> str:
+    if value is None:
+        return "-"
+    magnitude = abs(value)
+    if magnitude >= 100:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:.1f}"
+    if magnitude >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}"
+
+
+TABLE_HEADER = ("model", "backend", "measurement", "value (unit)", "p50 / p90 ms",
+                f"official PyTorch ({REFERENCE_THREADS} cores)", "× official", "GFLOP per output", "GFLOP/s",
+                "% of peak")
+
+
+def format_table(report: dict) -> str:
+    """The report as a markdown table (one row per result or error), followed
+    by the machine, threads and notes."""
+    rows = []
+    for r in report["results"]:
+        official = f"{_num(r['official'])} {r['unit']}" if r.get("official") else "-"
+        speedup = f"{r['speedup_vs_official']:.2f}×" if r.get("speedup_vs_official") else "-"
+        per_output = _num(r["flops_per_output"] / 1e9) if r.get("flops_per_output") is not None else "-"
+        peak = f"{100 * r['fraction_of_peak']:.1f}%" if r.get("fraction_of_peak") is not None else "-"
+        rows.append((r["model"], r["backend"], r["measurement"], f"{_num(r['value'])} {r['unit']}",
+                     f"{r['p50_ms']:.2f} / {r['p90_ms']:.2f}", official, speedup, per_output,
+                     _num(r.get("gflops_per_s")), peak))
+    for e in report["errors"]:
+        message = " ".join(str(e["error"]).split())
+        message = message if len(message) <= 100 else message[:97] + "..."
+        rows.append((e["model"], e["backend"], e["measurement"], f"error: {message}".replace("|", "/"),
+                     *("-",) * 6))
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines.append("")
+    machine, settings = report["machine"], report["settings"]
+    cpu = machine["cpu"]
+    simd = cpu["simd"] + (f" (executed as {cpu['effective_simd_bits']}-bit halves)"
+                          if cpu["effective_simd_bits"] != cpu["simd_bits"] else "")
+    gemm = machine.get("gemm")
+    gemm_text = (f"{gemm['gflops_per_s']:.1f} GFLOP/s (float32 {gemm['size']}x{gemm['size']} tf.matmul)"
+                 if gemm else "not measured")
+    lines.append(f"Machine: {cpu['model']} ({cpu['vendor']}, family {cpu['family']}), {cpu['cores']} cores, "
+                 f"{simd}{', FMA' if cpu['fma'] else ''}; peak {machine['peak_formula']} "
+                 f"(clock: {cpu['clock_source']}); GEMM ceiling {gemm_text}.")
+    t = settings["threads"]
+    lines.append(f"Threads: TensorFlow intra-op {t['tf_intra']}, inter-op {t['tf_inter']}; onnxruntime "
+                 f"intra-op {t['onnxruntime']}, inter-op 1; LiteRT {t['tflite']}.")
+    lines.append(f"Settings: {'quick, ' if settings['quick'] else ''}frames {settings['frames']}, clip_frames "
+                 f"{settings['clip_frames']}, batch {settings['batch']}, warm-up {settings['warmup']}, repeats "
+                 f"{settings['repeats']} (latency {settings['latency_repeats']})"
+                 + (f", options {settings['options']}" if settings["options"] else "") + ".")
+    if not any(r.get("official") for r in report["results"]):
+        lines.append(f"Official references are shown only at their sizes (frames {REFERENCE_SIZES['frames']}; "
+                     f"{REFERENCE_SIZES['clip_frames']}-frame clips, batch {REFERENCE_SIZES['batch']}), without "
+                     f"--quick or --option.")
+    over = [r for r in report["results"] if (r.get("fraction_of_peak") or 0) > 1]
+    if over:
+        note = (f"the GEMM ceiling is {100 * gemm['gflops_per_s'] / machine['peak_gflops_per_s']:.0f}% of it"
+                if gemm and machine.get("peak_gflops_per_s") else "")
+        lines.append(f"Note: % of peak exceeds 100% in {len(over)} row(s): the peak uses the clock "
+                     f"{cpu['clock_ghz']:.3g} GHz from {cpu['clock_source']}, below the turbo clock the cores "
+                     f"actually run at" + (f" ({note})" if note else "") + ".")
+    for note in report.get("notes", []):
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)

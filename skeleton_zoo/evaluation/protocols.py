@@ -1,0 +1,151 @@
+"""Paper-style evaluation protocols of the two tasks.
+
+Pose lifting: the (dilated) sequence network over whole test sequences
+(edge-padded by half a receptive field, shifted for causal models, as
+VideoPose3D's `UnchunkedGenerator`), averaged with its prediction on the
+mirrored input (test-time flip); MPJPE (Protocol #1), P-MPJPE (#2), N-MPJPE
+and MPJVE in mm, per action as the papers' tables (`skeleton_zoo.evaluation.reports`).
+Action recognition: top-1 / top-5 per stream and fused, per-class accuracy,
+confusion matrix PNG.
+
+Used by `python -m skeleton_zoo evaluate` and at the end of training, through the tasks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+__all__ = ["predict_sequences", "evaluate_pose_model", "evaluate_action_models"]
+
+
+def predict_sequences(model, keypoints_2d, flip: bool = True):
+    """3D poses for whole sequences, one output frame per input frame.
+
+    Receptive-field lifters run once per sequence, edge-padded (VideoPose3D's
+    `UnchunkedGenerator`); sequence-to-sequence lifters run on consecutive
+    clips of `model.clip_frames`, the last one shorter (MotionBERT's
+    `infer_wild.py`) or, for fixed-clip models, stretched to a whole clip by
+    repeated frames and mapped back (MotionAGFormer's demo).
+
+    Args:
+        model: a pose-lifting model (a family's strided variant runs as its
+            dilated "sequence" twin, same weights).
+        keypoints_2d: list of (T_i, J, 2) arrays, normalised screen
+            coordinates, or (T_i, J, 3) with the detection confidence for
+            models that take it (given (T_i, J, 2), they get confidence 1).
+        flip: average with the prediction on the mirrored input, mirrored back.
+
+    Returns:
+        list of (T_i, J, 3) float32 root-relative poses.
+    """
+    import keras
+
+    from skeleton_zoo.datasets.poses import flip_pose
+    from skeleton_zoo.tasks.pose_lifting import (causal_shift, clip_frames, clip_slices, resample_indices,
+                                                 with_confidence, with_variant)
+
+    model = with_variant(model, "sequence")
+    clip = clip_frames(model)
+    fixed = clip is not None and getattr(model, "fixed_clip", False)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        run = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    else:
+        run = lambda x: model(x, training=False)  # noqa: E731
+
+    def lift(x):  # (T, J, F) -> (T, J, 3), flip-averaged
+        batch = np.stack([x, flip_pose(x, model.layout)]) if flip else x[None]
+        y = keras.ops.convert_to_numpy(run(keras.ops.convert_to_tensor(batch, "float32")))
+        return (y[0] + flip_pose(y[1], model.layout)) / 2 if flip else y[0]
+
+    out = []
+    for x in keypoints_2d:
+        x = with_confidence(x, model)
+        if clip is not None:
+            parts = []
+            for part in clip_slices(len(x), clip):
+                frames = part.stop - part.start
+                if fixed and frames < clip:  # stretched by repeated frames, mapped back
+                    indices, back = resample_indices(frames, clip)
+                    parts.append(lift(x[part][indices])[back])
+                else:
+                    parts.append(lift(x[part]))
+            y = np.concatenate(parts)
+        else:
+            pad, shift = (model.receptive_field - 1) // 2, causal_shift(model)
+            y = lift(np.pad(x, ((pad + shift, pad - shift), (0, 0), (0, 0)), mode="edge"))  # as VideoPose3D
+        out.append(y.astype(np.float32))
+    return out
+
+
+def evaluate_pose_model(model, sequences, flip: bool = True, out: str | None = None) -> dict:
+    """MPJPE, P-MPJPE, N-MPJPE, MPJVE (mm) per action and averaged.
+
+    Args:
+        model: a pose-lifting model.
+        sequences: `skeleton_zoo.datasets.poses.PoseSequences` (test split).
+        flip: test-time flip averaging.
+        out: folder for `pose_metrics.json`, `pose_metrics.csv`, `pose_metrics.md`.
+
+    Returns:
+        `{"mpjpe": Avg, "p_mpjpe": ..., "n_mpjpe": ..., "mpjve": ..., "per_action": table}`.
+    """
+    from skeleton_zoo.evaluation import metrics, reports
+    from skeleton_zoo.utils.files import write_text
+
+    predictions = predict_sequences(model, sequences.keypoints_2d, flip=flip)
+    records = []
+    for pred, target, action, subject in zip(predictions, sequences.poses_3d, sequences.actions,
+                                             sequences.subjects):
+        record = {"action": action, "subject": subject, "num_frames": len(target),
+                  "mpjpe": 1000 * metrics.mpjpe(pred, target),
+                  "p_mpjpe": 1000 * metrics.p_mpjpe(pred, target),
+                  "n_mpjpe": 1000 * metrics.n_mpjpe(pred, target)}
+        if len(target) > 1:
+            record["mpjve"] = 1000 * metrics.mpjve(pred, target)
+        records.append(record)
+    keys = ["mpjpe", "p_mpjpe", "n_mpjpe"] + (["mpjve"] if all("mpjve" in r for r in records) else [])
+    table = reports.action_table(records, metrics=keys)
+    print(reports.format_table(table))
+    if out:  # the writers make the folder
+        reports.write_json(table, os.path.join(out, "pose_metrics.json"))
+        reports.write_csv(table, os.path.join(out, "pose_metrics.csv"))
+        write_text(os.path.join(out, "pose_metrics.md"), reports.format_table(table) + "\n")
+    return {**{k: float(table[k]["Avg"]) for k in keys}, "per_action": reports._jsonable(table)}
+
+
+def evaluate_action_models(models: dict, dataset, builder, out: str | None = None,
+                           fusion: str = "logits") -> dict:
+    """Top-1 / top-5 per stream (and fused), per-class accuracy, confusion matrix.
+
+    Args:
+        models: `{stream name: model}`, e.g. `{"spatial": s_tr, "temporal": t_tr}`.
+        dataset: `(skeleton, label)` batches, not shuffled.
+        builder: the TFDS builder (for class names).
+        out: folder for `classification.json`, `classification.md`, `confusion_matrix.png`.
+
+    Returns:
+        `{"top1": ..., "top5": ..., "streams": {name: {"top1", "top5"}}}` of the primary entry.
+    """
+    from skeleton_zoo.evaluation import reports
+    from skeleton_zoo.utils.files import write_text
+
+    labels = np.concatenate([y.numpy() for _, y in dataset])
+    logits = {name: model.predict(dataset.map(lambda x, y: x), verbose=0) for name, model in models.items()}
+    names = builder.info.features["label"].names if "label" in builder.info.features.keys() else None
+    report = reports.classification_report(logits, labels, names, fusion=fusion)
+    for stream, result in report["results"].items():
+        print(f"{stream}: top-1 {100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% "
+              f"({report['num_samples']} clips)")
+    primary = report["results"][report["primary"]]
+    if out:
+        reports.write_json(report, os.path.join(out, "classification.json"))
+        write_text(os.path.join(out, "classification.md"), reports.format_classification(report) + "\n")
+        reports.save_confusion_matrix_png(primary["confusion_matrix"], report["class_names"],
+                                          os.path.join(out, "confusion_matrix.png"))
+    return {"top1": float(primary["top1"]), "top5": float(primary["top5"]),
+            "streams": {k: {"top1": float(v["top1"]), "top5": float(v["top5"])}
+                        for k, v in report["results"].items()}}

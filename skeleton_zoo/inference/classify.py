@@ -1,0 +1,159 @@
+"""Classifies skeleton clips with an action-recognition preset
+(`python -m skeleton_zoo classify`).
+
+    results = classify_files(["S001C001P001R001A001.skeleton"], "st_tr_2s_joint",
+                             weights={"spatial": "s_tr.pt", "temporal": "t_tr.pt"})
+    results[0]["top"][0]        # {"rank": 1, "index": 0, "name": "drink water", "probability": ...}
+
+Inputs are NTU clip files (`skeleton_zoo.formats.clip_files`: raw
+`.skeleton`, normalised as the `ntu_rgbd` builder does, or `.npz` joints),
+cut or zero-padded to 300 frames. The model gets its own input features
+(`layouts.skeleton_features`: joints, or [joints || bones] for the bone
+presets), as in training.
+
+Output: the `top` classes of each file (rank, class index, name,
+probability). Probabilities are the softmax of the model's logits; for an
+ensemble, of the fused (summed) logits, or with `fusion="softmax"` the mean
+of the streams' probabilities (`tasks.action_recognition.probabilities`).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from skeleton_zoo.formats.clip_files import NUM_FRAMES, InputFileError, read_clip
+
+__all__ = ["InputFileError", "read_clip", "class_names", "class_probabilities", "classify_files",
+           "format_results", "render_clip", "NUM_FRAMES"]
+
+
+def class_names(num_classes: int) -> list[str]:
+    """NTU RGB+D action names: the 60 of NTU-60 or the 120 of NTU-120;
+    `class N` labels for any other class count."""
+    import importlib.util
+
+    if num_classes in (60, 120):
+        spec = importlib.util.find_spec("tfds_builders")  # locates the package without importing it
+        if spec is not None and spec.submodule_search_locations:
+            file = os.path.join(list(spec.submodule_search_locations)[0], "ntu_rgbd", "class_names.txt")
+            if os.path.exists(file):
+                with open(file, encoding="utf-8") as f:
+                    names = [line.strip() for line in f if line.strip()]
+                if len(names) >= num_classes:
+                    return names[:num_classes]
+    return [f"class {i}" for i in range(num_classes)]
+
+
+def class_probabilities(model, clips: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """(N, T, 25, 2, 3) normalised joints -> (N, num_classes) probabilities
+    (see `tasks.action_recognition.probabilities`). The model gets its own
+    input features (bones added for the bone models)."""
+    from skeleton_zoo.layouts import get_layout, skeleton_features
+    from skeleton_zoo.tasks.action_recognition import input_features, probabilities
+
+    x = skeleton_features(np.asarray(clips, np.float32), input_features(model), get_layout("ntu25"), joint_axis=-3)
+    outputs = [np.asarray(model(x[i:i + batch_size], training=False), dtype=np.float64)
+               for i in range(0, len(x), batch_size)]
+    return np.asarray(probabilities(model, np.concatenate(outputs, axis=0)), dtype=np.float64)
+
+
+def _load_model(model, weights, overrides):
+    from skeleton_zoo import registry
+    from skeleton_zoo.tasks import get_task
+    from skeleton_zoo.weights import parse_weights_argument
+
+    task = get_task("action_recognition")
+    if not isinstance(model, str):
+        if weights is not None or overrides:
+            raise TypeError("classify_files: `weights` and `overrides` apply to a preset name, not a model.")
+        task.check_model(model)
+        return model
+    preset = registry.get_preset(model)
+    if preset.task != task.name:
+        raise ValueError(f"'{model}' is a {preset.task.replace('_', ' ')} model; classify takes an "
+                         f"action recognition preset ({', '.join(registry.preset_names(task.name))}).")
+    if isinstance(weights, str):
+        weights = parse_weights_argument(preset, weights)
+    model = registry.load(model, weights=weights, **dict(overrides or {}))
+    task.check_model(model)
+    return model
+
+
+def classify_files(paths, model, weights=None, top: int = 5, overrides=None, batch_size: int = 8,
+                   num_frames: int = NUM_FRAMES) -> list[dict]:
+    """Classifies NTU clips.
+
+    Args:
+        paths: `.skeleton` / `.npz` files (see `read_clip`).
+        model: an action recognition preset name (e.g. "st_tr_2s_joint") or
+            a built action-recognition `keras.Model`.
+        weights: for a preset name: as `skeleton_zoo.load`, or "S,T" (or
+            {"spatial": S, "temporal": T}) for ensemble presets, one file
+            per stream. None: random weights.
+        top: classes listed per file (at most num_classes).
+        overrides: preset options for `skeleton_zoo.load`, e.g.
+            {"num_classes": 120}.
+        batch_size: clips per model call.
+        num_frames: clip length the files are padded or cut to.
+
+    Returns:
+        One dict per file, in order: `{"file": path, "top": [{"rank": 1,
+        "index": class index, "name": NTU action name, "probability":
+        float}, ...]}`, most probable first.
+
+    Raises:
+        InputFileError: a bad input file (all files are read before the
+            model is built).
+        ValueError, TypeError, FileNotFoundError, WeightsMismatchError,
+        CheckpointError: a bad preset, option or weights file.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("classify_files: no input files.")
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise ValueError(f"classify_files: `top` must be a positive integer, found {top!r}.")
+    clips = np.stack([read_clip(p, num_frames) for p in paths])
+    model = _load_model(model, weights, overrides)
+    if (model.layout.num_joints, model.num_persons) != clips.shape[2:4]:
+        raise ValueError(f"classify reads NTU clips of {clips.shape[2]} joints and {clips.shape[3]} persons; the "
+                         f"model takes input {tuple(model.input_shape)}.")
+    probabilities = class_probabilities(model, clips, batch_size)
+    names = class_names(probabilities.shape[1])
+    k = min(int(top), probabilities.shape[1])
+    results = []
+    for path, p in zip(paths, probabilities):
+        order = np.argsort(-p, kind="stable")[:k]
+        results.append({"file": path, "top": [
+            {"rank": r + 1, "index": int(i), "name": names[i], "probability": float(p[i])}
+            for r, i in enumerate(order)]})
+    return results
+
+
+def format_results(results) -> str:
+    """The text blocks the command prints: one per file."""
+    blocks = []
+    for result in results:
+        lines = [result["file"], "  rank  class  probability  name"]
+        lines += [f"  {t['rank']:>4}  {t['index']:>5}  {t['probability']:>11.4f}  {t['name']}"
+                  for t in result["top"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def render_clip(path, out) -> None:
+    """Draws the normalised clip (its frames with a skeleton) with `skeleton_zoo.inference.viz`.
+    After the NTU normalisation the spine is parallel to z, so the poses are z-up."""
+    from skeleton_zoo.inference import viz
+
+    joints = read_clip(path)  # (300, 25, 2, 3)
+    people = [p for p in range(joints.shape[2]) if np.any(joints[:, :, p])]
+    frames = np.any(joints[:, :, people] != 0, axis=(1, 2, 3))
+    poses = np.transpose(joints[frames][:, :, people], (2, 0, 1, 3))  # (people, T, 25, 3)
+    if out.endswith(".png"):
+        viz.render_frame(poses[:, 0], "ntu25", out, coordinates="world")
+    else:
+        viz.render_animation(poses, "ntu25", out, fps=30, coordinates="world")

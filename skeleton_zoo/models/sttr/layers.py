@@ -1,0 +1,555 @@
+"""ST-TR layers (Plizzari et al., "Skeleton-based action recognition via
+spatial and temporal transformer networks") and the ST-GCN units they replace.
+
+Tensors are channels-last, (batch, frames, joints, channels) = (B, T, V, C);
+persons are folded into the batch before these layers (B = samples x persons).
+
+- `GraphConv`: ST-GCN spatial unit on the 3-partition graph.
+- `TemporalConv`: ST-GCN temporal unit (Unit2D): (k x 1) conv over time.
+- `SpatialSelfAttention` (SSA): attention across the joints of each frame.
+- `TemporalSelfAttention` (TSA): attention across the frames of each joint.
+- `STTRBlock`: spatial unit -> temporal unit, plus the residual path.
+- `JointsToBones`: bone vectors from joint coordinates.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.models.common import batch_norm as _batch_norm
+from skeleton_zoo.models.common import linear_fold
+
+
+def _strided_shape(input_shape, stride, units):
+    """(B, T, V, C) -> (B, ceil(T / stride), V, units)."""
+    t = input_shape[1]
+    return (input_shape[0], None if t is None else -(-t // stride), input_shape[2], units)
+
+
+def _split_heads(x, num_heads):
+    """(..., H * d) -> (..., H, d): heads are contiguous channel blocks."""
+    shape = ops.shape(x)
+    return ops.reshape(x, (*shape[:-1], num_heads, x.shape[-1] // num_heads))
+
+
+def _merge_heads(x, channels):
+    """(..., H, d) -> (..., H * d)."""
+    return ops.reshape(x, (*ops.shape(x)[:-2], channels))
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class GraphConv(keras.layers.Layer):
+    """ST-GCN spatial graph convolution (official `unit_gcn`).
+
+        y = ReLU(BN(sum_k W_k (x A_k o M_k) + b_k))
+
+    with A_k the self / inward / outward partitions of the layout (normalised
+    A D^-1), M_k a learnable mask initialised to ones (applied afresh at every
+    call) and W_k a 1x1 conv with bias per partition.
+
+    Args:
+        units: int. Output channels.
+        layout: layout name, `SkeletonLayout` or its config dict. Defaults to "ntu25".
+        mask_learning: bool. Learn the masks M_k. Defaults to True.
+
+    Input: (B, T, V, C_in). Output: (B, T, V, units).
+    Weights: `kernel` (K, C_in, units), `bias` (K, units), `mask` (K, V, V).
+    """
+
+    def __init__(self, units, layout="ntu25", mask_learning=True, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.units = int(units)
+        self.layout = layouts_lib.get_layout(layout)
+        self.mask_learning = bool(mask_learning)
+        # === Layers ===
+        self.partitions = layouts_lib.spatial_partitions(self.layout)
+        self.bn = _batch_norm("bn", self.dtype_policy)
+
+    def build(self, input_shape):
+        k, v = self.partitions.shape[:2]
+        c_in = input_shape[-1]
+        self.kernel = self.add_weight(
+            name="kernel", shape=(k, c_in, self.units),
+            initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "normal"),
+        )
+        self.bias = self.add_weight(name="bias", shape=(k, self.units), initializer="zeros")
+        if self.mask_learning:
+            self.mask = self.add_weight(name="mask", shape=(k, v, v), initializer="ones")
+        self.bn.build((*input_shape[:-1], self.units))
+
+    def call(self, x, training=None):
+        a = ops.cast(self.partitions, self.compute_dtype)
+        if self.mask_learning:
+            a = a * ops.cast(self.mask, self.compute_dtype)
+        k, c_in, c_out = self.kernel.shape
+        v = x.shape[2]
+        shape = ops.shape(x)
+        # Project first (W_k x), then aggregate all partitions in one matmul:
+        # y[w] = sum_{k,v} A_k[v, w] (W_k x)[v]. Same result as aggregating
+        # first, with no large transposes (about 2x faster on CPU).
+        kernel = ops.reshape(ops.transpose(ops.cast(self.kernel, self.compute_dtype), (1, 0, 2)), (c_in, k * c_out))
+        h = ops.reshape(ops.matmul(x, kernel), (-1, v, k, c_out))  # (B*T, V, K, O)
+        h = ops.reshape(ops.transpose(h, (0, 2, 1, 3)), (-1, k * v, c_out))  # (B*T, K*V, O)
+        a_t = ops.reshape(ops.transpose(a, (2, 0, 1)), (v, k * v))  # (W, K*V)
+        y = ops.reshape(ops.matmul(a_t, h), (shape[0], shape[1], v, c_out))
+        y = y + ops.sum(ops.cast(self.bias, self.compute_dtype), axis=0)
+        return ops.relu(self.bn(y, training=training))
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [(self.bn, [self.kernel], self.bias)]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"units": self.units, "layout": self.layout.to_config(), "mask_learning": self.mask_learning}
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class TemporalConv(keras.layers.Layer):
+    """ST-GCN temporal unit (official `Unit2D`): dropout -> (k x 1) conv with
+    bias over time, zero padding (k - 1) / 2 each side, stride s -> BN -> ReLU.
+
+    Args:
+        units: int. Output channels.
+        kernel_size: int. Odd temporal width. Defaults to 9.
+        stride: int. Temporal stride. Defaults to 1.
+        dropout: float. Dropout on the input. Defaults to 0.
+
+    Input: (B, T, V, C_in). Output: (B, ceil(T / stride), V, units).
+    """
+
+    def __init__(self, units, kernel_size=9, stride=1, dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.units = int(units)
+        self.kernel_size = int(kernel_size)
+        self.stride = int(stride)
+        self.dropout = float(dropout)
+        # === Layers ===
+        policy = self.dtype_policy
+        self.drop = keras.layers.Dropout(self.dropout, name="dropout", dtype=policy)
+        # torch pads (k - 1) / 2 each side. TF's "same" does exactly that at
+        # stride 1 (odd k); at stride > 1 it pads asymmetrically, so pad by hand.
+        self._explicit_pad = (self.kernel_size - 1) // 2 if self.stride > 1 else 0
+        self.conv = keras.layers.Conv2D(
+            self.units, (self.kernel_size, 1), strides=(self.stride, 1),
+            padding="valid" if self.stride > 1 else "same",
+            kernel_initializer=keras.initializers.VarianceScaling(2.0, "fan_out", "normal"),
+            name="conv", dtype=policy,
+        )
+        self.bn = _batch_norm("bn", policy)
+
+    def build(self, input_shape):
+        t = input_shape[1]
+        self.conv.build((input_shape[0], None if t is None else t + 2 * self._explicit_pad, *input_shape[2:]))
+        self.bn.build((*input_shape[:-1], self.units))
+
+    def call(self, x, training=None):
+        x = self.drop(x, training=training)
+        if self._explicit_pad:
+            pad = self._explicit_pad
+            x = ops.pad(x, ((0, 0), (pad, pad), (0, 0), (0, 0)))
+        return ops.relu(self.bn(self.conv(x), training=training))
+
+    def _batch_norm_folds(self):  # see common.fold_batch_norms
+        return [linear_fold(self.bn, self.conv)]
+
+    def compute_output_shape(self, input_shape):
+        return _strided_shape(input_shape, self.stride, self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"units": self.units, "kernel_size": self.kernel_size, "stride": self.stride, "dropout": self.dropout}
+        )
+        return config
+
+
+class _SelfAttentionBase(keras.layers.Layer):
+    """Shared parts of SSA and TSA: data BN, qkv / output projections, the
+    multi-head attention with DropConnect, skip connection, BN and ReLU."""
+
+    def __init__(self, units, num_heads=8, key_factor=0.25, data_normalization=True,
+                 skip_connection=True, drop_connect=True, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.units = int(units)
+        self.num_heads = int(num_heads)
+        self.key_factor = float(key_factor)
+        self.data_normalization = bool(data_normalization)
+        self.skip_connection = bool(skip_connection)
+        self.drop_connect = bool(drop_connect)
+        self.seed = seed
+        self.key_channels = int(self.key_factor * self.units)  # dk
+        self.value_channels = self.units  # dv: attention replaces the unit
+        for name, channels in (("key", self.key_channels), ("value", self.value_channels)):
+            if channels % self.num_heads:
+                raise ValueError(
+                    f"{type(self).__name__}: {name} channels ({channels}) must be divisible by "
+                    f"`num_heads` ({self.num_heads})."
+                )
+        # === Layers ===
+        policy = self.dtype_policy
+        self.data_bn = _batch_norm("data_bn", policy) if self.data_normalization else None
+        self.attn_out = keras.layers.Dense(self.value_channels, name="attn_out", dtype=policy)
+        self.bn = _batch_norm("bn", policy)
+        self.seed_generator = keras.random.SeedGenerator(seed) if self.drop_connect else None
+
+    def _normalize(self, x, training):
+        """BatchNorm over (joints x channels) features, statistics over (B, T)."""
+        if self.data_bn is None:
+            return x
+        v, c = x.shape[-2], x.shape[-1]
+        flat = ops.reshape(x, (*ops.shape(x)[:2], v * c))
+        return ops.reshape(self.data_bn(flat, training=training), ops.shape(x))
+
+    def attention_weights(self, q, k, training=None):
+        """Softmax attention, with DropConnect in training.
+
+        Args:
+            q, k: (..., H, L, dk / H) queries (already scaled) and keys.
+
+        Returns:
+            (..., H, L, L) weights; in training, whole key columns are dropped
+            per (sample, head) with probability 0.5 and rows renormalised by
+            their sum + 1e-8 (DropAttention as the official code does it).
+        """
+        weights = ops.softmax(ops.matmul(q, ops.swapaxes(k, -1, -2)), axis=-1)
+        if self.drop_connect and training:
+            shape = (*ops.shape(weights)[:-2], 1, ops.shape(weights)[-1])
+            keep = keras.random.uniform(shape, seed=self.seed_generator) < 0.5
+            weights = weights * ops.cast(keep, weights.dtype)
+            weights = weights / (ops.sum(weights, axis=-1, keepdims=True) + 1e-8)
+        return weights
+
+    def _attend(self, qkv, heads_first, heads_last, training):
+        """Multi-head attention over one axis of `qkv` (B, T, V, 2 dk + dv).
+
+        `heads_first` permutes (B, T, V, H, d) so the heads and the attended
+        axis come last: (..., H, L, d); `heads_last` undoes it. Every head,
+        frame and joint is one batched matmul.
+        """
+        dk, h = self.key_channels, self.num_heads
+        # One split, not three slices: the gradient of a split is a concat,
+        # that of a slice a zero-padded full-size copy per slice.
+        q, k, v = ops.split(qkv, [dk, 2 * dk], axis=-1)
+        q, k, v = (ops.transpose(_split_heads(t, h), heads_first) for t in (q * ((dk // h) ** -0.5), k, v))
+        out = ops.matmul(self.attention_weights(q, k, training), v)  # (..., H, L, dv / H)
+        return _merge_heads(ops.transpose(out, heads_last), self.value_channels)
+
+    def _finish(self, attention, shortcut, training):
+        y = self.attn_out(attention)
+        if shortcut is not None:
+            y = y + shortcut
+        return ops.relu(self.bn(y, training=training))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "num_heads": self.num_heads,
+                "key_factor": self.key_factor,
+                "data_normalization": self.data_normalization,
+                "skip_connection": self.skip_connection,
+                "drop_connect": self.drop_connect,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class SpatialSelfAttention(_SelfAttentionBase):
+    """Spatial Self-Attention (SSA): in every frame, each joint attends to all
+    joints (official `gcn_unit_attention` + `spatial_attention`, with
+    `only_attention`):
+
+        x' = data_BN(x)                       (over V x C_in features)
+        q, k, v = split(W_qkv x')             (1x1 conv with bias; dk, dk, dv)
+        A_h = softmax_j(q_h k_h^T / sqrt(dk / H))   per head h, frame t
+        y = W_o concat_h(A_h v_h)             (1x1 conv with bias)
+        out = ReLU(BN(y + x))                 (skip only when C_in == units)
+
+    Args:
+        units: int. Output channels (= dv).
+        num_heads: int. H. Defaults to 8.
+        key_factor: float. dk = int(key_factor * units). Defaults to 0.25.
+        data_normalization: bool. Defaults to True.
+        skip_connection: bool. Defaults to True.
+        drop_connect: bool. DropConnect on the attention weights in training.
+            Defaults to True.
+        seed: int or None. Seed of the DropConnect masks.
+
+    Input: (B, T, V, C_in). Output: (B, T, V, units).
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(units, **kwargs)
+        self.qkv = keras.layers.Dense(
+            2 * self.key_channels + self.value_channels, name="qkv", dtype=self.dtype_policy
+        )
+
+    def build(self, input_shape):
+        c_in, v = input_shape[-1], input_shape[-2]
+        if self.data_bn is not None:
+            self.data_bn.build((None, None, v * c_in))
+        self.qkv.build(input_shape)
+        self.attn_out.build((*input_shape[:-1], self.value_channels))
+        self.bn.build((*input_shape[:-1], self.units))
+
+    def call(self, x, training=None):
+        qkv = self.qkv(self._normalize(x, training))  # (B, T, V, 2dk + dv)
+        # (B, T, V, H, d) -> (B, T, H, V, d): joints attend within each frame.
+        attention = self._attend(qkv, (0, 1, 3, 2, 4), (0, 1, 3, 2, 4), training)  # (B, T, V, dv)
+        shortcut = x if self.skip_connection and x.shape[-1] == self.units else None
+        return self._finish(attention, shortcut, training)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class TemporalSelfAttention(_SelfAttentionBase):
+    """Temporal Self-Attention (TSA): for every joint (and person), each frame
+    attends to all frames of the clip (official `tcn_unit_attention`, with
+    `only_temporal_attention`). As SSA, except:
+
+    - the qkv projection is a (stride x 1) conv with stride (stride, 1) over
+      time, so the attention runs on the strided sequence;
+    - the skip path is a `TemporalConv` with kernel 1 and the same stride
+      (1x1 conv + BN + ReLU) whenever C_in != units or stride != 1.
+
+    Args:
+        units: int. Output channels (= dv).
+        stride: int. Temporal stride. Defaults to 1. Clips whose length is not
+            a multiple of the stride get zero frames appended before the qkv
+            conv (the official code fails on them).
+        num_heads, key_factor, data_normalization, skip_connection,
+        drop_connect, seed: as `SpatialSelfAttention`.
+
+    Input: (B, T, V, C_in). Output: (B, ceil(T / stride), V, units).
+    """
+
+    def __init__(self, units, stride=1, **kwargs):
+        super().__init__(units, **kwargs)
+        self.stride = int(stride)
+        # "same" equals torch's unpadded conv when stride divides T, and pads
+        # the end by the missing frames otherwise.
+        self.qkv = keras.layers.Conv2D(
+            2 * self.key_channels + self.value_channels, (self.stride, 1), strides=(self.stride, 1),
+            padding="same", name="qkv", dtype=self.dtype_policy,
+        )
+
+    def build(self, input_shape):
+        c_in, v = input_shape[-1], input_shape[-2]
+        policy = self.dtype_policy
+        if self.data_bn is not None:
+            self.data_bn.build((None, None, v * c_in))
+        self.qkv.build(input_shape)
+        self.down = None
+        if self.skip_connection and (c_in != self.units or self.stride != 1):
+            self.down = TemporalConv(self.units, kernel_size=1, stride=self.stride, name="down", dtype=policy)
+            self.down.build(input_shape)
+        out_shape = (input_shape[0], None, v, self.units)
+        self.attn_out.build(out_shape)
+        self.bn.build(out_shape)
+
+    def call(self, x, training=None):
+        qkv = self.qkv(self._normalize(x, training))  # (B, T', V, 2dk + dv)
+        # (B, T', V, H, d) -> (B, V, H, T', d): frames attend within each joint.
+        attention = self._attend(qkv, (0, 2, 3, 1, 4), (0, 3, 1, 2, 4), training)  # (B, T', V, dv)
+        shortcut = None
+        if self.skip_connection:
+            shortcut = x if self.down is None else self.down(x, training=training)
+        return self._finish(attention, shortcut, training)
+
+    def compute_output_shape(self, input_shape):
+        return _strided_shape(input_shape, self.stride, self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config["stride"] = self.stride
+        return config
+
+
+SPATIAL_UNITS = ("graph", "attention")
+TEMPORAL_UNITS = ("conv", "attention")
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class STTRBlock(keras.layers.Layer):
+    """One backbone unit (official `TCN_GCN_unit`):
+
+        out = temporal(spatial(x)) + residual(x)
+
+    spatial is `GraphConv` or `SpatialSelfAttention`; temporal is
+    `TemporalConv` (kernel 9, dropout, stride) or `TemporalSelfAttention`
+    (stride). residual is x, or a kernel-1 strided `TemporalConv` when the
+    channels or the length change.
+
+    Args:
+        units: int. Output channels.
+        stride: int. Temporal stride. Defaults to 1.
+        spatial: "graph" or "attention". Defaults to "graph".
+        temporal: "conv" or "attention". Defaults to "conv".
+        layout: layout name, `SkeletonLayout` or config dict (for GraphConv).
+        dropout: float. Dropout of the temporal conv. Defaults to 0.5.
+        num_heads, key_factor, data_normalization, skip_connection,
+        drop_connect: passed to the attention layers.
+
+    Input: (B, T, V, C_in). Output: (B, ceil(T / stride), V, units).
+    """
+
+    def __init__(self, units, stride=1, spatial="graph", temporal="conv", layout="ntu25",
+                 dropout=0.5, num_heads=8, key_factor=0.25, data_normalization=True,
+                 skip_connection=True, drop_connect=True, **kwargs):
+        super().__init__(**kwargs)
+        if spatial not in SPATIAL_UNITS or temporal not in TEMPORAL_UNITS:
+            raise ValueError(
+                f"STTRBlock: `spatial` must be one of {SPATIAL_UNITS} and `temporal` one of "
+                f"{TEMPORAL_UNITS}, found {spatial!r} and {temporal!r}."
+            )
+        # === Config ===
+        self.units = int(units)
+        self.stride = int(stride)
+        self.spatial = spatial
+        self.temporal = temporal
+        self.layout = layouts_lib.get_layout(layout)
+        self.dropout = float(dropout)
+        self.attention_options = dict(
+            num_heads=int(num_heads), key_factor=float(key_factor),
+            data_normalization=bool(data_normalization), skip_connection=bool(skip_connection),
+            drop_connect=bool(drop_connect),
+        )
+        # === Layers ===
+        policy = self.dtype_policy
+        if spatial == "attention":
+            self.spatial_unit = SpatialSelfAttention(units, name="spatial", dtype=policy, **self.attention_options)
+        else:
+            self.spatial_unit = GraphConv(units, self.layout, name="spatial", dtype=policy)
+        if temporal == "attention":
+            self.temporal_unit = TemporalSelfAttention(
+                units, stride=stride, name="temporal", dtype=policy, **self.attention_options
+            )
+        else:
+            self.temporal_unit = TemporalConv(units, 9, stride, self.dropout, name="temporal", dtype=policy)
+        self.residual = None
+
+    def build(self, input_shape):
+        self.spatial_unit.build(input_shape)
+        self.temporal_unit.build((*input_shape[:-1], self.units))
+        if input_shape[-1] != self.units or self.stride != 1:
+            self.residual = TemporalConv(self.units, 1, self.stride, name="residual", dtype=self.dtype_policy)
+            self.residual.build(input_shape)
+
+    def call(self, x, training=None):
+        y = self.temporal_unit(self.spatial_unit(x, training=training), training=training)
+        return y + (x if self.residual is None else self.residual(x, training=training))
+
+    def compute_output_shape(self, input_shape):
+        return _strided_shape(input_shape, self.stride, self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "stride": self.stride,
+                "spatial": self.spatial,
+                "temporal": self.temporal,
+                "layout": self.layout.to_config(),
+                "dropout": self.dropout,
+                **self.attention_options,
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class JointsToBones(keras.layers.Layer):
+    """Bone vectors (joint minus parent, zero at the root) from joints.
+
+    Args:
+        layout: layout name, `SkeletonLayout` or config dict. Defaults to "ntu25".
+        concat_joints: bool. Return [joints || bones] on the channel axis (the
+            official 6-channel joint+bone input). Defaults to False.
+        joint_axis: int. Axis of the joints. Defaults to 2, as in
+            (batch, frames, joints, persons, channels).
+
+    Input: (..., V, ..., C). Output: same, with 2C channels if `concat_joints`.
+    """
+
+    def __init__(self, layout="ntu25", concat_joints=False, joint_axis=2, **kwargs):
+        super().__init__(**kwargs)
+        self.layout = layouts_lib.get_layout(layout)
+        self.concat_joints = bool(concat_joints)
+        self.joint_axis = int(joint_axis)
+
+    def call(self, x):
+        bones = layouts_lib.joints_to_bones(x, self.layout, joint_axis=self.joint_axis)
+        return ops.concatenate([x, bones], axis=-1) if self.concat_joints else bones
+
+    def compute_output_shape(self, input_shape):
+        if not self.concat_joints:
+            return input_shape
+        return (*input_shape[:-1], 2 * input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {"layout": self.layout.to_config(), "concat_joints": self.concat_joints, "joint_axis": self.joint_axis}
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class FoldPersons(keras.layers.Layer):
+    """(B, T, V, M, C) -> (B * M, T, V, C): persons become batch entries,
+    person-major within each sample (sample b, person m -> row b * M + m)."""
+
+    def call(self, x):
+        shape = ops.shape(x)
+        x = ops.transpose(x, (0, 3, 1, 2, 4))  # (B, M, T, V, C)
+        return ops.reshape(x, (-1, shape[1], x.shape[3], x.shape[4]))
+
+    def compute_output_shape(self, input_shape):
+        b, t, v, m, c = input_shape
+        return (None if b is None or m is None else b * m, t, v, c)
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class PersonJointTimePooling(keras.layers.Layer):
+    """The ST-TR head's pooling: mean over joints, then persons, then frames.
+
+    Args:
+        num_persons: int. M, to unfold (B * M, ...) back to (B, M, ...).
+
+    Input: (B * M, T, V, C). Output: (B, C).
+    """
+
+    def __init__(self, num_persons, **kwargs):
+        super().__init__(**kwargs)
+        self.num_persons = int(num_persons)
+
+    def call(self, x):
+        x = ops.mean(x, axis=2)  # (B * M, T, C)
+        x = ops.reshape(x, (-1, self.num_persons, ops.shape(x)[1], x.shape[-1]))
+        return ops.mean(x, axis=(1, 2))
+
+    def compute_output_shape(self, input_shape):
+        b = input_shape[0]
+        return (None if b is None else b // self.num_persons, input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config["num_persons"] = self.num_persons
+        return config

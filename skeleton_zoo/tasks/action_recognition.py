@@ -1,0 +1,149 @@
+"""Skeleton action recognition: a clip of skeletons in, class scores out.
+
+The contract of a classifier (`ActionRecognition.required_attributes`):
+
+    model(skeleton (B, T, V, M, C)) -> scores (B, num_classes)
+    model.layout          SkeletonLayout of the V joints
+    model.num_persons     M
+    model.in_channels     C
+    model.num_classes
+    model.input_features  optional: what the C channels hold, "joint" (the
+                          default) or "joint+bone" (`layouts.skeleton_features`)
+    model.to_probabilities(scores)  optional: scores -> class probabilities
+                          (default: softmax of logits)
+
+Training (ST-TR / PYSKL): cross-entropy on 300-frame clips, top-1 / top-5.
+Evaluation: top-1 / top-5 per stream and fused (ensembles), per-class
+accuracy, confusion matrix. Export: `skeleton` -> `logits`, `probabilities`.
+"""
+
+from __future__ import annotations
+
+from skeleton_zoo.registry import Recipe
+from skeleton_zoo.tasks.base import EvaluationOptions, Task, TrainingData
+
+__all__ = ["ActionRecognition", "TASK", "input_features", "probabilities"]
+
+
+def input_features(model) -> str:
+    """What the model's input channels hold (see `layouts.skeleton_features`)."""
+    return getattr(model, "input_features", "joint")
+
+
+def probabilities(model, scores):
+    """(B, num_classes) model outputs -> class probabilities (keras ops, so
+    numpy arrays and traced tensors alike): the model's own
+    `to_probabilities` when it has one (an ensemble fusing probabilities
+    outputs their sum), else the softmax of the logits."""
+    import keras
+
+    to_probabilities = getattr(model, "to_probabilities", None)
+    if to_probabilities is not None:
+        return to_probabilities(scores)
+    return keras.ops.softmax(scores, axis=-1)
+
+
+def _streams(model, name) -> dict:
+    """{stream name: model} of an ensemble, else {name: model}."""
+    from skeleton_zoo.tasks.ensemble import Ensemble
+
+    return dict(model.streams) if isinstance(model, Ensemble) else {name: model}
+
+
+class ActionRecognition(Task):
+    name = "action_recognition"
+    # ST-TR's NTU recipe, for classifiers whose family declares none.
+    default_recipe = Recipe(epochs=120, batch_size=32, learning_rate=0.1, default_dataset="ntu_rgbd/xsub60",
+                            optimizer="sgd_nesterov", schedule="steps", lr_drops=(0.5, 0.75), momentum=0.9,
+                            weight_decay=1e-4)
+    monitor, monitor_mode = "val_top1", "max"
+    required_attributes = ("layout", "num_persons", "in_channels", "num_classes")
+    input_name, output_names = "skeleton", ("logits", "probabilities")
+    dataset_features = ("joints", "label")
+    example_datasets = ("ntu_rgbd/xsub60", "ntu_rgbd/xview60", "ntu_rgbd/xsub120", "ntu_rgbd/xset120")
+    benchmark_measurements = ("inference_throughput",)
+    benchmark_trains = True
+
+    def describe(self, model) -> dict:
+        return {"layout": model.layout.name, "classes": model.num_classes}
+
+    def build(self, preset, weights=None, options=None, builder=None, training: bool = False):
+        from skeleton_zoo import registry
+
+        num_classes = None
+        if builder is not None and "label" in builder.info.features.keys():
+            num_classes = builder.info.features["label"].num_classes
+        defaults = {"num_classes": num_classes, **(dict(self.recipe(preset).model_options) if training else {})}
+        model = registry.load(preset.name, weights=weights, **self.options_for(preset, dict(options or {}), defaults))
+        self.check_model(model)
+        return model
+
+    def training_data(self, model, config, builder, batch_size: int) -> TrainingData:
+        from skeleton_zoo.datasets.clips import load_action_clips
+
+        features = input_features(model)
+        train = load_action_clips(config.dataset, "train", features, batch_size, seed=config.seed, builder=builder)
+        validation = load_action_clips(config.dataset, "test", features, batch_size, shuffle=False, builder=builder)
+        return TrainingData(train, validation, builder.info.splits["train"].num_examples, validation)
+
+    def loss(self):
+        import keras
+
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def metrics(self) -> list:
+        import keras
+
+        return [keras.metrics.SparseCategoricalAccuracy(name="top1"),
+                keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5")]
+
+    def evaluate_trained(self, model, data: TrainingData, builder, out: str) -> dict:
+        from skeleton_zoo.evaluation.protocols import evaluate_action_models
+
+        return evaluate_action_models({model.name: model}, data.evaluation, builder, out=out)
+
+    def evaluate(self, model, preset, dataset: str, builder, options: EvaluationOptions, out: str) -> dict:
+        from skeleton_zoo.datasets.clips import load_action_clips
+        from skeleton_zoo.evaluation.protocols import evaluate_action_models
+
+        split = options.split or ("test" if "test" in builder.info.splits else "validation")
+        ds = load_action_clips(dataset, split, input_features(model), options.batch_size, shuffle=False,
+                               builder=builder)
+        result = evaluate_action_models(_streams(model, preset.name), ds, builder, out=out,
+                                        fusion=getattr(model, "fusion", "logits"))
+        return {"split": split, **result}
+
+    def export_specs(self, preset, weights=None, variants=None, frames=None, options=None) -> list:
+        """One entry point: `skeleton` (batch, frames, V, M, C), frames dynamic
+        unless `frames` is given -> `logits` and `probabilities` (batch, classes)."""
+        from export.common import ExportSpec
+        from skeleton_zoo import registry
+
+        model = registry.load(preset.name, weights=weights, **dict(options or {}))
+        self.check_model(model)
+        shape = (None, frames, model.layout.num_joints, model.num_persons, model.in_channels)
+        return [ExportSpec(preset.name, self.name, None, model, self.input_name, shape, self.output_names,
+                           example_frames=frames or 32)]
+
+    def export_outputs(self, spec, y) -> dict:
+        return {"logits": y, "probabilities": probabilities(spec.model, y)}
+
+    def benchmark_spec_options(self, sizes: dict, preset) -> dict:
+        return {"frames": sizes["clip_frames"]}
+
+    def benchmark_jobs(self, specs, sizes: dict, rng) -> list:
+        """`inference_throughput`: clips (batch, clip_frames, V, M, C)."""
+        import numpy as np
+
+        (spec,) = specs
+        batch = sizes["batch"]
+        x = (rng.standard_normal((batch, *spec.input_shape[1:])) * 0.5).astype(np.float32)
+        return [("inference_throughput", spec, x, batch, batch)]
+
+    def random_targets(self, model, batch: int, rng):
+        import numpy as np
+
+        return rng.integers(0, model.num_classes, size=batch).astype(np.int32)
+
+
+TASK = ActionRecognition()

@@ -1,0 +1,226 @@
+"""`python -m skeleton_zoo classify` and `classify_files`: NTU .skeleton and
+.npz inputs, text and JSON output, official two-stream weights, bad inputs."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import skeleton_zoo
+from skeleton_zoo.formats import ntu
+from skeleton_zoo.inference import classify
+
+from conftest import FIXTURES, ntu_skeleton_files
+
+SKELETONS = ntu_skeleton_files()
+SMALL = ["--model", "st_tr_spatial_joint", "--option", "backbone=[[16,16,1],[16,32,2]]"]
+TWO_STREAM_WEIGHTS = {"spatial": str(FIXTURES / "sttr" / "sttr_spatial_joint_small.pt"),
+                      "temporal": str(FIXTURES / "sttr" / "sttr_temporal_joint_small.pt")}
+TWO_STREAM_BACKBONE = [[16, 16, 1], [16, 16, 1], [16, 16, 1], [16, 128, 2], [128, 128, 1]]
+NAMES = classify.class_names(60)
+
+
+def _command(*args):
+    return [sys.executable, "-m", "skeleton_zoo.classify", *map(str, args)]
+
+
+def _env():
+    return dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+
+
+def _run(*args):
+    return subprocess.run(_command(*args), capture_output=True, text=True, timeout=300, env=_env())
+
+
+def _our_lines(stderr):
+    """stderr without the C++ start-up lines TensorFlow prints before absl logging starts."""
+    return [line for line in stderr.splitlines()
+            if line.strip() and not line.startswith(("I0000", "W0000", "WARNING: All log messages"))]
+
+
+def _check_top(top, num_classes=60):
+    assert [t["rank"] for t in top] == [1, 2, 3, 4, 5]
+    probabilities = [t["probability"] for t in top]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0 < p <= 1 for p in probabilities) and sum(probabilities) <= 1 + 1e-6
+    assert len({t["index"] for t in top}) == 5
+    for t in top:
+        assert 0 <= t["index"] < num_classes and t["name"] == classify.class_names(num_classes)[t["index"]]
+
+
+def test_class_names():
+    assert len(NAMES) == 60 and NAMES[0] == "drink water"
+    names120 = classify.class_names(120)
+    assert len(names120) == 120 and names120[:60] == NAMES and len(set(names120)) == 120
+    assert classify.class_names(5) == [f"class {i}" for i in range(5)]
+
+
+def test_cli_prints_five_named_classes_per_file():
+    result = _run(*SKELETONS, *SMALL)
+    assert result.returncode == 0, result.stderr
+    assert any("randomly initialised" in line for line in _our_lines(result.stderr))
+    blocks = result.stdout.strip().split("\n\n")
+    assert len(blocks) == len(SKELETONS)
+    for block, path in zip(blocks, SKELETONS):
+        lines = block.splitlines()
+        assert lines[0] == str(path) and lines[1].split() == ["rank", "class", "probability", "name"]
+        top = []
+        for line in lines[2:]:
+            rank, index, probability, name = line.split(maxsplit=3)
+            top.append({"rank": int(rank), "index": int(index), "probability": float(probability),
+                        "name": name})
+        _check_top(top)
+
+
+def test_cli_json_two_stream_official_weights():
+    weights = f"{TWO_STREAM_WEIGHTS['spatial']},{TWO_STREAM_WEIGHTS['temporal']}"
+    result = _run(*SKELETONS[:2], "--model", "st_tr_2s_joint", "--weights", weights, "--json",
+                  "--option", f"backbone={TWO_STREAM_BACKBONE}")
+    assert result.returncode == 0, result.stderr
+    assert not any("randomly" in line for line in _our_lines(result.stderr))
+    results = json.loads(result.stdout)  # stdout holds only the JSON
+    assert [r["file"] for r in results] == [str(p) for p in SKELETONS[:2]]
+    model = skeleton_zoo.load("st_tr_2s_joint", weights=TWO_STREAM_WEIGHTS, backbone=TWO_STREAM_BACKBONE)
+    x = np.stack([ntu.process_skeleton(p) for p in SKELETONS[:2]])
+    logits = np.asarray(model(x, training=False), np.float64)
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    for result, p in zip(results, expected):
+        _check_top(result["top"])
+        assert [t["index"] for t in result["top"]] == list(np.argsort(-p)[:5])
+        np.testing.assert_allclose([t["probability"] for t in result["top"]], np.sort(p)[::-1][:5], atol=1e-5)
+
+
+def _softmax(logits):
+    logits = np.asarray(logits, np.float64)
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    return skeleton_zoo.load("st_tr_temporal_joint", backbone=[[16, 16, 1], [16, 32, 2]])
+
+
+def test_api_equals_direct_model_call(small_model):
+    results = classify.classify_files(SKELETONS, small_model, top=60)
+    assert [r["file"] for r in results] == [str(p) for p in SKELETONS]
+    x = np.stack([ntu.process_skeleton(p) for p in SKELETONS])
+    expected = _softmax(small_model(x, training=False))
+    for result, p in zip(results, expected):
+        got = np.zeros(60)
+        got[[t["index"] for t in result["top"]]] = [t["probability"] for t in result["top"]]
+        np.testing.assert_allclose(got, p, atol=1e-5)
+        assert [t["name"] for t in result["top"]] == [NAMES[t["index"]] for t in result["top"]]
+
+
+def test_api_preset_name_bones_and_120_classes():
+    overrides = {"backbone": [[16, 16, 1], [16, 32, 2]], "num_classes": 120}
+    results = classify.classify_files(SKELETONS[:1], "st_tr_spatial_bone", top=3, overrides=overrides)
+    assert len(results[0]["top"]) == 3
+    assert all(t["name"] == classify.class_names(120)[t["index"]] for t in results[0]["top"])
+    joints = ntu.process_skeleton(SKELETONS[0])
+    x = skeleton_zoo.layouts.skeleton_features(joints, "joint+bone", skeleton_zoo.get_layout("ntu25"), joint_axis=1)
+    bones = skeleton_zoo.layouts.joints_to_bones(joints, skeleton_zoo.get_layout("ntu25"), joint_axis=1)
+    np.testing.assert_array_equal(x, np.concatenate([joints, bones], -1))
+
+
+def test_npz_inputs(small_model, tmp_path):
+    joints = ntu.process_skeleton(SKELETONS[0])
+    np.savez(tmp_path / "full.npz", joints=joints)
+    np.savez(tmp_path / "short.npz", joints=joints[:40])
+    np.savez(tmp_path / "one.npz", joints=joints[:40, :, 0])  # (T, 25, 3): one person
+    direct, full, short, one = classify.classify_files(
+        [SKELETONS[0], tmp_path / "full.npz", tmp_path / "short.npz", tmp_path / "one.npz"],
+        small_model, top=60)
+    assert full["top"] == direct["top"]
+    expected_short = np.zeros_like(joints)
+    expected_short[:40] = joints[:40]
+    np.testing.assert_array_equal(classify.read_clip(tmp_path / "short.npz"), expected_short)
+    expected_one = np.zeros_like(joints)
+    expected_one[:40, :, 0] = joints[:40, :, 0]
+    np.testing.assert_array_equal(classify.read_clip(tmp_path / "one.npz"), expected_one)
+    assert len(short["top"]) == len(one["top"]) == 60
+    result = _run(tmp_path / "one.npz", *SMALL, "--json", "--top", "5")
+    assert result.returncode == 0, result.stderr
+    _check_top(json.loads(result.stdout)[0]["top"])
+
+
+def _bad_files(folder):
+    (folder / "empty.skeleton").write_bytes(b"")
+    (folder / "malformed.skeleton").write_text("1\n1\nnot a body line\n")
+    (folder / "zero_frames.skeleton").write_text("0\n")
+    np.savez(folder / "no_joints.npz", poses=np.zeros((10, 25, 2, 3)))
+    np.savez(folder / "wrong_joints.npz", joints=np.zeros((10, 17, 2, 3)))
+    np.savez(folder / "zero_frames.npz", joints=np.zeros((0, 25, 2, 3)))
+    (folder / "not_a_zip.npz").write_text("hello")
+    (folder / "clip.txt").write_text("1 2 3\n")
+    return {
+        "empty.skeleton": "the file is empty",
+        "malformed.skeleton": "line 3",
+        "zero_frames.skeleton": "zero frames",
+        "no_joints.npz": "no array 'joints'",
+        "wrong_joints.npz": "17 joints, expected 25",
+        "zero_frames.npz": "zero frames",
+        "not_a_zip.npz": "not a readable .npz",
+        "clip.txt": "unknown file type '.txt'",
+        "missing.skeleton": "no such file",
+    }
+
+
+# Run through the command line (one process each; the others only through `read_clip`,
+# which raises the same error the command prints).
+CLI_CASES = ["empty.skeleton", "malformed.skeleton", "zero_frames.skeleton", "no_joints.npz",
+             "wrong_joints.npz", "clip.txt"]
+
+
+@pytest.fixture(scope="module")
+def bad_runs(tmp_path_factory):
+    """The command-line bad-input cases, run at once (one process each, in parallel)."""
+    folder = tmp_path_factory.mktemp("bad")
+    cases = _bad_files(folder)
+    processes = {name: subprocess.Popen(_command(SKELETONS[0], folder / name, *SMALL), stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=_env())
+                 for name in CLI_CASES}
+    runs = {}
+    for name, process in processes.items():
+        stdout, stderr = process.communicate(timeout=300)
+        runs[name] = (folder / name, cases[name], process.returncode, stdout, stderr)
+    return runs
+
+
+@pytest.mark.parametrize("name", CLI_CASES)
+def test_bad_input_exits_2_with_one_line(bad_runs, name):
+    path, problem, returncode, stdout, stderr = bad_runs[name]
+    assert returncode == 2, stderr
+    assert stdout == ""  # no partial output, not even for the good first file
+    lines = _our_lines(stderr)
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    assert lines[0].startswith(f"error: {path}: ") and problem in lines[0], lines[0]
+
+
+def test_bad_inputs_raise_input_file_error(tmp_path, small_model):
+    for name, problem in _bad_files(tmp_path).items():
+        path = tmp_path / name
+        with pytest.raises(classify.InputFileError) as info:
+            classify.read_clip(path)
+        assert str(info.value).startswith(f"{path}: ") and problem in str(info.value)
+        assert info.value.path == str(path)
+        with pytest.raises(classify.InputFileError, match="no such file"):  # the first bad file is named
+            classify.classify_files([SKELETONS[0], tmp_path / "nope.npz", path], small_model)
+
+
+def test_render_draws_the_clip(tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "clip.png"
+    result = subprocess.run([sys.executable, "-m", "skeleton_zoo.classify", str(SKELETONS[0]), "--model",
+                             "st_tr_spatial_joint", "--option", "backbone=[[16, 16, 1], [16, 32, 2]]",
+                             "--render", str(png)], capture_output=True, text=True, timeout=600,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    pixels = np.asarray(Image.open(png).convert("L"), dtype=np.float32)
+    assert pixels.var() > 100
