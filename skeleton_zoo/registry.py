@@ -42,7 +42,8 @@ __all__ = ["Family", "Preset", "Recipe", "OfficialWeights", "PaperResult", "regi
            "parse_overrides", "resolve", "PLUGINS_VARIABLE", "ENTRY_POINT_GROUP"]
 
 BUILTIN_FAMILIES = ("skeleton_zoo.models.gast", "skeleton_zoo.models.sttr", "skeleton_zoo.models.videopose3d",
-                    "skeleton_zoo.models.motionbert", "skeleton_zoo.models.motionagformer")
+                    "skeleton_zoo.models.motionbert", "skeleton_zoo.models.motionagformer",
+                    "skeleton_zoo.models.tcpformer")
 PLUGINS_VARIABLE = "SKELETON_ZOO_PLUGINS"
 ENTRY_POINT_GROUP = "skeleton_zoo.families"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-__all__ = ["gelu", "activation", "JointTimeEmbedding", "AxisSelfAttention", "AdaptiveFusion", "SplitChannels"]
+__all__ = ["gelu", "activation", "JointTimeEmbedding", "AxisSelfAttention", "FeedForward", "AdaptiveFusion",
+           "SplitChannels"]
 
 
 def gelu(x):
@@ -106,7 +107,10 @@ class AxisSelfAttention(keras.layers.Layer):
         self.qkv.build(input_shape)
         self.proj.build(tuple(input_shape[:-1]) + (self.dim,))
 
-    def call(self, x, training=None):
+    def call(self, x, prior=None, prior_weight=None, training=None):
+        """x (B, T, J, dim) -> (B, T, J, dim). Temporal attention may blend its
+        probabilities with a `prior` map (B, H, J, T, T): w * softmax + (1 - w)
+        * prior, w = `prior_weight` (TCPFormer's `Sum_Attention`)."""
         shape = ops.shape(x)
         qkv = ops.reshape(self.qkv(x), (shape[0], shape[1], shape[2], 3, self.num_heads, self.head_dim))
         q, k, v = qkv[:, :, :, 0], qkv[:, :, :, 1], qkv[:, :, :, 2]  # (B, T, J, H, d)
@@ -115,9 +119,12 @@ class AxisSelfAttention(keras.layers.Layer):
             weights = self.attention_drop(ops.softmax(weights, axis=-1), training=training)
             out = ops.einsum("bthij,btjhd->btihd", weights, v)
         else:  # attend over frames s -> t of joint j
-            weights = ops.einsum("btjhd,bsjhd->bjhts", q, k) * self.scale
+            weights = ops.einsum("btjhd,bsjhd->bhjts", q, k) * self.scale
             weights = self.attention_drop(ops.softmax(weights, axis=-1), training=training)
-            out = ops.einsum("bjhts,bsjhd->btjhd", weights, v)
+            if prior is not None:
+                weights = self.attention_drop(prior_weight * weights + (1.0 - prior_weight) * prior,
+                                              training=training)
+            out = ops.einsum("bhjts,bsjhd->btjhd", weights, v)
         out = ops.reshape(out, (shape[0], shape[1], shape[2], self.dim))  # heads major, as the official
         return self.proj_drop(self.proj(out), training=training)
 
@@ -125,6 +132,39 @@ class AxisSelfAttention(keras.layers.Layer):
         return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads, "axis": self.axis,
                 "qkv_bias": self.qkv_bias, "qk_scale": self.qk_scale,
                 "attention_dropout": self.attention_dropout, "dropout": self.dropout}
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class FeedForward(keras.layers.Layer):
+    """The transformers' MLP: fc1 -> activation -> dropout -> fc2 -> dropout.
+
+    Args:
+        dim: int. In and out channels. hidden: int. Hidden channels.
+        act_layer: "gelu" (exact) or "relu". Defaults to "gelu".
+        dropout: float. Defaults to 0.
+
+    Input and output: (..., dim). Sub-layers `fc1`, `fc2` (official names).
+    """
+
+    def __init__(self, dim, hidden, act_layer="gelu", dropout=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.dim, self.hidden, self.act_layer, self.dropout = int(dim), int(hidden), act_layer, float(dropout)
+        self.activation = activation(act_layer)
+        self.fc1 = keras.layers.Dense(self.hidden, name="fc1", dtype=self.dtype_policy)
+        self.fc2 = keras.layers.Dense(self.dim, name="fc2", dtype=self.dtype_policy)
+        self.drop = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+
+    def build(self, input_shape):
+        self.fc1.build(input_shape)
+        self.fc2.build(tuple(input_shape[:-1]) + (self.hidden,))
+
+    def call(self, x, training=None):
+        hidden = self.drop(self.activation(self.fc1(x)), training=training)
+        return self.drop(self.fc2(hidden), training=training)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "hidden": self.hidden, "act_layer": self.act_layer,
+                "dropout": self.dropout}
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")

@@ -16,7 +16,7 @@ from typing import Mapping
 from skeleton_zoo.models.motionagformer import layers as magf_layers
 from skeleton_zoo.weights import state_dict as sd
 
-__all__ = ["official_rules", "load_official_state_dict"]
+__all__ = ["official_rules", "unit_rules", "load_official_state_dict"]
 
 
 def _pointwise_conv(layer, prefix):
@@ -39,7 +39,7 @@ def _mixer_rules(mixer, prefix) -> list[sd.Rule]:
     return [*sd.linear(mixer.qkv, f"{prefix}.qkv"), *sd.linear(mixer.proj, f"{prefix}.proj")]
 
 
-def _unit_rules(unit, prefix) -> list[sd.Rule]:
+def unit_rules(unit, prefix) -> list[sd.Rule]:
     if not isinstance(unit, magf_layers.AGFormerUnit):  # graph_only: the bare mixer
         return _mixer_rules(unit, prefix)
     rules = [*sd.layer_norm(unit.norm1, f"{prefix}.norm1"), *_mixer_rules(unit.mixer, f"{prefix}.mixer"),
@@ -63,7 +63,7 @@ def backbone_rules(model, prefix: str = "") -> list[sd.Rule]:
     ]
     for i in range(model.n_layers):
         for branch in ("att_spatial", "att_temporal", "graph_spatial", "graph_temporal"):
-            rules += _unit_rules(model.get_layer(f"layers_{i}_{branch}"), f"{prefix}layers.{i}.{branch}")
+            rules += unit_rules(model.get_layer(f"layers_{i}_{branch}"), f"{prefix}layers.{i}.{branch}")
         fusion = model.get_layer(f"layers_{i}_fusion")
         if fusion.learned:
             rules += sd.linear(fusion.weights_dense, f"{prefix}layers.{i}.fusion")
