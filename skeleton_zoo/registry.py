@@ -149,6 +149,10 @@ class Family:
             (`load(..., variant=...)`), e.g. ("sequence", "single_frame").
         keras_modules: modules whose import registers the family's Keras
             classes (imported before a `.keras` file is read).
+        keypoint_normalization: pose lifting: how `lift` normalises detector
+            pixels by default, as the family's in-the-wild code: "screen"
+            (x / w * 2 - [1, h / w]), "crop" (MotionBERT's box around the
+            body) or "pixel" (MotionBERT's `--pixel`).
     """
 
     name: str
@@ -161,6 +165,7 @@ class Family:
     recipe: Recipe | None = None
     variants: tuple[str, ...] = ()
     keras_modules: tuple[str, ...] = ()
+    keypoint_normalization: str = "screen"
 
 
 @dataclasses.dataclass(frozen=True)

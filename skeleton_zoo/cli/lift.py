@@ -3,11 +3,15 @@
     python -m skeleton_zoo lift keypoints.json --model gast_27 --weights 27_frame_model.bin \\
         --width 1920 --height 1080 --out poses.npz --render poses.gif
 
+    python -m skeleton_zoo lift alphapose-results.json --model motionbert --weights best_epoch.bin
+
 Inputs (detected from content; `--format` forces one): GAST-Net keypoints
-JSON, a COCO-results JSON list, an OpenPose folder, `.npy` / `.npz` arrays
-(`skeleton_zoo.formats.keypoint_files`). Output npz (or .json): `poses_3d`
-(people, T, 17, 3) root-relative metres, `keypoints_2d` (people, T, 17, 2)
-pixels as lifted, `filled` (people, T, 17) bool.
+JSON, a COCO or AlphaPose (Halpe-26) results JSON list, an OpenPose folder,
+`.npy` / `.npz` arrays (`skeleton_zoo.formats.keypoint_files`). Output npz
+(or .json): `poses_3d` (people, T, 17, 3) in the model's units (root-relative
+metres for the Human3.6M-trained lifters with `--normalization screen`;
+pixels with `pixel`), `keypoints_2d` (people, T, 17, 2) pixels as lifted,
+`filled` (people, T, 17) bool.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ def define_flags() -> None:
     flags.DEFINE_float("min_score", 0.3, "Joints below this confidence are interpolated in time.")
     flags.DEFINE_bool("flip", True, "Test-time flip averaging.")
     flags.DEFINE_enum("format", None, list(FORMATS), "Input format (default: detected).")
+    flags.DEFINE_enum("normalization", None, ["screen", "crop", "pixel"],
+                      "2D normalisation: screen (x / w * 2 - [1, h / w]), crop (MotionBERT's box around the "
+                      "person), pixel (MotionBERT's --pixel). Default: the model family's in-the-wild code's.")
     define_overwrite_flag("--out / --render file")
 
 
@@ -46,7 +53,8 @@ def main(argv) -> int:
         print("warning: no --weights: the model is randomly initialised, the poses are meaningless.",
               file=sys.stderr)
     result = lift.lift_file(argv[1], FLAGS.model, FLAGS.weights, width=FLAGS.width, height=FLAGS.height,
-                            min_score=FLAGS.min_score, flip=FLAGS.flip, fmt=FLAGS.format, options=options)
+                            min_score=FLAGS.min_score, flip=FLAGS.flip, fmt=FLAGS.format, options=options,
+                            normalization=FLAGS.normalization)
     if FLAGS.render:  # first: a failed picture leaves no pose file behind
         from skeleton_zoo.inference import viz
 

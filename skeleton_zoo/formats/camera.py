@@ -11,6 +11,8 @@ VideoPose3D / GAST-Net:
   translations are in millimetres: divide by 1000 for metres).
 - Screen coordinates: `normalize_screen_coordinates` maps x in [0, w] to
   [-1, 1] and y in [0, h] to [-h/w, h/w], keeping the aspect ratio.
+  MotionBERT's in-the-wild normalisations: `crop_scale` (a box around the
+  body) and `normalize_pixels` (`--pixel`).
 
 Arithmetic runs in the inputs' (promoted) dtype, as in the reference, so
 float32 inputs give the reference's float32 results.
@@ -23,6 +25,9 @@ import numpy as np
 __all__ = [
     "normalize_screen_coordinates",
     "image_coordinates",
+    "crop_scale",
+    "normalize_pixels",
+    "pixels_from_normalized",
     "qrot",
     "qinverse",
     "world_to_camera",
@@ -86,6 +91,68 @@ def image_coordinates(X, w, h) -> np.ndarray:
     _check_last_axis(X, 2, "image_coordinates", "X")
     _check_size(w, h, "image_coordinates")
     return ((X + np.asarray([1, h / w])) * w / 2).astype(X.dtype)
+
+
+def crop_scale(motion, ratio: float = 1.0) -> np.ndarray:
+    """MotionBERT's `crop_scale` (infer_wild.py, with scale_range [ratio, ratio]):
+    a square box around every joint with a non-zero confidence, over the
+    whole array (all frames, all persons), scaled to [-1, 1].
+
+        scale = max(x_max - x_min, y_max - y_min) * ratio
+        xy = ((xy - ((min + max - scale) / 2)) / scale - 0.5) * 2
+
+    then every channel (the confidence too) is clipped to [-1, 1]; fewer than
+    4 confident joints or a zero-size box give all zeros, as the official.
+
+    Args:
+        motion: (..., 17, 3) array (x, y, confidence), pixels.
+        ratio: float. Box size over the body's extent (1: the body fills [-1, 1]).
+
+    Returns:
+        Array of `motion`'s shape and float dtype.
+    """
+    motion = _float(motion)
+    _check_last_axis(motion, 3, "crop_scale", "motion")
+    valid = motion[motion[..., 2] != 0][:, :2]
+    if len(valid) < 4:
+        return np.zeros(motion.shape, motion.dtype)
+    lo, hi = valid.min(axis=0), valid.max(axis=0)
+    scale = max(hi[0] - lo[0], hi[1] - lo[1]) * ratio
+    if scale == 0:
+        return np.zeros(motion.shape, motion.dtype)
+    result = motion.copy()
+    result[..., :2] = ((motion[..., :2] - (lo + hi - scale) / 2) / scale - 0.5) * 2
+    return np.clip(result, -1, 1).astype(motion.dtype)
+
+
+def normalize_pixels(X, w, h) -> np.ndarray:
+    """MotionBERT's `--pixel` normalisation: `(X - [w, h] / 2) / (min(w, h) / 2)`
+    (the image centre at 0, the shorter side spanning [-1, 1]).
+
+    Args:
+        X: array (..., 2) pixels. w, h: image size.
+
+    Returns:
+        array (..., 2), X's float dtype.
+    """
+    X = _float(X)
+    _check_last_axis(X, 2, "normalize_pixels", "X")
+    _check_size(w, h, "normalize_pixels")
+    return ((X - np.asarray([w, h]) / 2.0) / (min(w, h) / 2.0)).astype(X.dtype)
+
+
+def pixels_from_normalized(X, w, h) -> np.ndarray:
+    """Inverse of `normalize_pixels` for 3D output, as `infer_wild.py --pixel`:
+    every channel times min(w, h) / 2, then x, y shifted by the image centre.
+
+    Args:
+        X: array (..., 3). w, h: image size.
+    """
+    X = _float(X)
+    _check_size(w, h, "pixels_from_normalized")
+    out = X * (min(w, h) / 2.0)
+    out[..., :2] = out[..., :2] + np.asarray([w, h]) / 2.0
+    return out.astype(X.dtype)
 
 
 def qrot(q, v) -> np.ndarray:

@@ -4,7 +4,9 @@ Formats (detected from content; `fmt` forces one):
 - `gast`: GAST-Net's keypoints JSON `{"label", "label_index", "data": [{"frame_index",
   "skeleton": [{"pose": [x0, y0, ...], "score": [...], "bbox": [...]}]}]}`;
 - `coco`: a COCO-results JSON list `[{"image_id", "keypoints": [x, y, v] * 17, "score"}]`
-  (one frame per image_id, people in list order);
+  (one frame per image_id, in natural order: "9.jpg" before "10.jpg"; people in list order);
+- `alphapose`: AlphaPose's Halpe-26 results, the same list with 26 keypoints
+  and a track id `idx` (one person per idx; MotionBERT's in-the-wild input);
 - `openpose`: a folder of OpenPose `*_keypoints.json` (BODY_25 or COCO-18), one per frame;
 - `array`: `.npy` (T, 17, 2) or (P, T, 17, 2) COCO keypoints in pixels, or `.npz`
   with `keypoints`, optional `scores`, `width`, `height`.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import re
 
 import numpy as np
 
@@ -24,7 +27,7 @@ from skeleton_zoo.formats.arrays import load_numpy
 
 __all__ = ["FORMATS", "InputError", "Tracks", "read_keypoints", "MAX_FRAMES"]
 
-FORMATS = ("gast", "coco", "openpose", "array")
+FORMATS = ("gast", "coco", "alphapose", "openpose", "array")
 # Longest clip a file may describe (9 hours at 30 fps): frame numbers are
 # checked against it before anything is allocated for them.
 MAX_FRAMES = 1_000_000
@@ -39,33 +42,36 @@ class InputError(ValueError):
 
 @dataclasses.dataclass
 class Tracks:
-    """COCO-17 keypoints of every person of a clip.
+    """Keypoints of every person of a clip.
 
     Attributes:
-        keypoints: (P, T, 17, 2) float32 pixels; NaN where a joint is missing.
-        scores: (P, T, 17) float32 confidences (1 where the format has none).
+        keypoints: (P, T, K, 2) float32 pixels; NaN where a joint is missing.
+        scores: (P, T, K) float32 confidences (1 where the format has none).
         width, height: image size in pixels, when the file says.
+        joint_format: "coco17" (K = 17) or "halpe26" (K = 26, AlphaPose).
     """
 
     keypoints: np.ndarray
     scores: np.ndarray
     width: float | None = None
     height: float | None = None
+    joint_format: str = "coco17"
 
 
-def _tracks(frames: list[list[tuple]], path) -> Tracks:
-    """frames[t] = [(pose (17, 2), score (17,)), ...] per person -> `Tracks`."""
+def _tracks(frames: list[list[tuple]], path, joints: int = 17, joint_format: str = "coco17") -> Tracks:
+    """frames[t] = [(pose (K, 2), score (K,)), ...] per person (None: absent) -> `Tracks`."""
     if not frames:
         raise InputError(path, "zero frames")
     people = max((len(f) for f in frames), default=0)
     if people == 0:
         raise InputError(path, "no person in any frame")
-    keypoints = np.full((people, len(frames), 17, 2), np.nan, np.float32)
-    scores = np.zeros((people, len(frames), 17), np.float32)
+    keypoints = np.full((people, len(frames), joints, 2), np.nan, np.float32)
+    scores = np.zeros((people, len(frames), joints), np.float32)
     for t, frame in enumerate(frames):
-        for p, (pose, score) in enumerate(frame):
-            keypoints[p, t], scores[p, t] = pose, score
-    return Tracks(keypoints, scores)
+        for p, person in enumerate(frame):
+            if person is not None:
+                keypoints[p, t], scores[p, t] = person
+    return Tracks(keypoints, scores, joint_format=joint_format)
 
 
 def _numbers(values, path, where, what) -> np.ndarray:
@@ -130,6 +136,13 @@ def _read_gast(data, path) -> Tracks:
     return _tracks(frames, path)
 
 
+def _frame_order(image):
+    """Sort key of an image_id: numbers, or names in natural order ("9.jpg" before "10.jpg")."""
+    if isinstance(image, str):
+        return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", image))
+    return (image,)
+
+
 def _read_coco(data, path) -> Tracks:
     by_image: dict = {}
     for i, item in enumerate(data):
@@ -142,13 +155,45 @@ def _read_coco(data, path) -> Tracks:
     if len({type(image) for image in by_image}) > 1:
         raise InputError(path, "'image_id' values mix numbers and strings; frames are ordered by image_id")
     frames = []
-    for image in sorted(by_image):
+    for image in sorted(by_image, key=_frame_order):
         people = []
         for i, item in by_image[image]:
             values = _pose(item["keypoints"], path, f"entry {i} (image {image})", 3)
             people.append((values[:, :2], values[:, 2]))
         frames.append(people)
     return _tracks(frames, path)
+
+
+def _read_alphapose(data, path) -> Tracks:
+    """AlphaPose Halpe-26 results: frames by image_id, one person per track id `idx`."""
+    by_image: dict = {}
+    tracks = set()
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or "keypoints" not in item:
+            raise InputError(path, f"entry {i}: expected an AlphaPose result with 'keypoints'")
+        image, track = item.get("image_id", i), item.get("idx", 0)
+        if isinstance(image, bool) or not isinstance(image, (int, str)):
+            raise InputError(path, f"entry {i}: 'image_id' must be a number or a string, found {image!r}")
+        if isinstance(track, list) and len(track) == 1:  # AlphaPose writes idx as [n] in some versions
+            track = track[0]
+        if isinstance(track, bool) or not isinstance(track, (int, float)) or track != int(track):
+            raise InputError(path, f"entry {i}: 'idx' (the track id) must be a whole number, found {track!r}")
+        values = _numbers(item["keypoints"], path, f"entry {i} (image {image})", "the keypoints")
+        if values.size != 26 * 3:
+            raise InputError(path, f"entry {i}: expected 26 Halpe joints x 3 values, found {values.size} values")
+        values = values.reshape(26, 3)
+        by_image.setdefault(image, {})[int(track)] = (values[:, :2], values[:, 2])
+        tracks.add(int(track))
+    if len({type(image) for image in by_image}) > 1:
+        raise InputError(path, "'image_id' values mix numbers and strings; frames are ordered by image_id")
+    order = sorted(tracks)
+    frames = [[by_image[image].get(track) for track in order] for image in sorted(by_image, key=_frame_order)]
+    return _tracks(frames, path, joints=26, joint_format="halpe26")
+
+
+def _is_halpe26(data) -> bool:
+    first = data[0] if data and isinstance(data[0], dict) else {}
+    return isinstance(first.get("keypoints"), list) and len(first["keypoints"]) == 26 * 3
 
 
 def _read_openpose(folder, path) -> Tracks:
@@ -263,9 +308,13 @@ def read_keypoints(path, fmt: str | None = None) -> Tracks:
         if not isinstance(data, dict):
             raise InputError(path, "GAST keypoints JSON must be an object with 'data'")
         return _read_gast(data, path)
+    if fmt == "alphapose" or (fmt is None and isinstance(data, list) and _is_halpe26(data)):
+        if not isinstance(data, list):
+            raise InputError(path, "AlphaPose results JSON must be a list")
+        return _read_alphapose(data, path)
     if fmt == "coco" or (fmt is None and isinstance(data, list)):
         if not isinstance(data, list):
             raise InputError(path, "COCO results JSON must be a list")
         return _read_coco(data, path)
-    raise InputError(path, "JSON of an unknown shape: expected GAST keypoints ({'data': [...]}), a COCO "
-                           "results list, an OpenPose folder or .npy/.npz arrays")
+    raise InputError(path, "JSON of an unknown shape: expected GAST keypoints ({'data': [...]}), a COCO or "
+                           "AlphaPose results list, an OpenPose folder or .npy/.npz arrays")

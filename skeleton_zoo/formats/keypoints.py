@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["coco17_to_humaneva15", "coco17_to_h36m17", "OPENPOSE_TO_COCO17"]
+__all__ = ["coco17_to_humaneva15", "coco17_to_h36m17", "halpe26_to_h36m17", "OPENPOSE_TO_COCO17"]
 
 # OpenPose orders -> COCO-17 (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles; left first).
 OPENPOSE_TO_COCO17 = {
@@ -97,3 +97,29 @@ def coco17_to_h36m17(keypoints, scores=None):
     h36m_scores[:, 7] = np.mean(h36m_scores[:, [0, 8]], axis=1, dtype=np.float32)
     h36m_scores[:, 10] = np.mean(s[:, [1, 2, 3, 4]], axis=1, dtype=np.float32)
     return out, h36m_scores
+
+
+# MotionBERT's `halpe2h36m` (lib/data/dataset_wild.py): Human3.6M joint <- Halpe-26 joints
+# (AlphaPose; 17 head, 18 neck, 19 hip). The spine (7) is the neck-hip midpoint.
+_H36M_FROM_HALPE26 = ((19,), (12,), (14,), (16,), (11,), (13,), (15,), (18, 19), (18,), (0,), (17,), (5,), (7,),
+                      (9,), (6,), (8,), (10,))
+
+
+def halpe26_to_h36m17(keypoints) -> np.ndarray:
+    """AlphaPose Halpe-26 keypoints -> Human3.6M-17, exactly as MotionBERT's
+    in-the-wild pipeline (`halpe2h36m`): every channel (scores too) is copied
+    or, for the spine, averaged.
+
+    Args:
+        keypoints: (..., 26, C) array (e.g. C = 3: x, y, score).
+
+    Returns:
+        (..., 17, C) float64 array (the official dtype).
+    """
+    k = np.asarray(keypoints, dtype=np.float64)
+    if k.ndim < 2 or k.shape[-2] != 26:
+        raise ValueError(f"halpe26_to_h36m17: expected keypoints of shape (..., 26, C), found {k.shape}.")
+    out = np.zeros(k.shape[:-2] + (17, k.shape[-1]))
+    for joint, sources in enumerate(_H36M_FROM_HALPE26):
+        out[..., joint, :] = k[..., sources[0], :] if len(sources) == 1 else (k[..., 18, :] + k[..., 19, :]) * 0.5
+    return out

@@ -106,3 +106,29 @@ def test_the_benchmark_measures_clip_throughput_only():
     specs = build_specs("motionbert", **TINY)
     (job,) = task.benchmark_jobs(specs, {"frames": 100}, np.random.default_rng(0))
     assert job[0] == "sequence_throughput" and job[2].shape == (1, 9, 17, 3) and job[3] == 9
+
+
+def test_alphapose_input_lifts_with_motionbert_in_the_wild_defaults(tmp_path):
+    """Halpe-26 -> H36M-17 and crop_scale over the whole track (infer_wild's default), confidence channel."""
+    from skeleton_zoo.formats.camera import crop_scale, pixels_from_normalized, normalize_pixels
+    from skeleton_zoo.formats.keypoints import halpe26_to_h36m17
+
+    rng = np.random.default_rng(5)
+    halpe = np.concatenate([rng.uniform(100, 600, size=(12, 26, 2)), rng.uniform(0.5, 1, size=(12, 26, 1))], -1)
+    entries = [{"image_id": f"{t}.jpg", "keypoints": halpe[t].reshape(-1).tolist(), "idx": 3} for t in range(12)]
+    path = tmp_path / "alphapose-results.json"
+    path.write_text(json.dumps(entries))
+    result = lift.lift_file(path, model="motionbert", options=TINY, flip=False, min_score=0.0)
+    assert result["normalization"] == "crop" and result["poses_3d"].shape == (1, 12, 17, 3)
+    h36m = halpe26_to_h36m17(halpe)
+    expected_input = crop_scale(h36m).astype("float32")
+    model = skeleton_zoo.load("motionbert", **TINY)  # one model for the explicit normalisations
+    crop = lift.lift_file(path, model=model, flip=False, min_score=0.0, normalization="crop")
+    np.testing.assert_allclose(crop["poses_3d"][0], predict_sequences(model, [expected_input], flip=False)[0],
+                               atol=1e-5)
+    pixel = lift.lift_file(path, model=model, flip=False, min_score=0.0, normalization="pixel", width=640,
+                           height=480)
+    x = h36m.copy()
+    x[..., :2] = normalize_pixels(h36m[..., :2], 640, 480)
+    expected = pixels_from_normalized(predict_sequences(model, [x.astype("float32")], flip=False)[0], 640, 480)
+    np.testing.assert_allclose(pixel["poses_3d"][0], expected, rtol=1e-5, atol=1e-3)

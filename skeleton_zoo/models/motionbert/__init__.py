@@ -28,6 +28,7 @@ FAMILY = registry.register_family(registry.Family(
     recipe=registry.Recipe(epochs=120, batch_size=32, learning_rate=2e-4, default_dataset="human36m/cpn_ft_h36m_dbb",
                            optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
     keras_modules=("skeleton_zoo.models.motionbert.model",),
+    keypoint_normalization="crop",  # infer_wild.py's default: crop_scale over the whole video
 ), presets=PRESETS)
 
 _LAZY = {
