@@ -1,4 +1,5 @@
-"""TFDS builders for NTU RGB+D 60/120, Human3.6M and HumanEva-I.
+"""TFDS builders for NTU RGB+D 60/120, Human3.6M (VideoPose3D's and MotionBERT's
+preprocessing) and HumanEva-I.
 
 Importing this package registers the builders with `tensorflow_datasets`:
 
@@ -18,7 +19,8 @@ reads files the user downloaded into `manual_dir`; its
 """
 
 from tfds_builders.human36m.human36m import Human36m
+from tfds_builders.human36m_motionbert.human36m_motionbert import Human36mMotionbert
 from tfds_builders.humaneva.humaneva import Humaneva
 from tfds_builders.ntu_rgbd.ntu_rgbd import NtuRgbd
 
-__all__ = ["Human36m", "Humaneva", "NtuRgbd"]
+__all__ = ["Human36m", "Human36mMotionbert", "Humaneva", "NtuRgbd"]

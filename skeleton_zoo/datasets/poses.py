@@ -34,6 +34,8 @@ class PoseSequences:
         poses_3d: list of (T_i, J, 3) float32, root-relative camera-frame metres.
         actions, subjects: one name per sequence (e.g. "Walking 1", "S9").
         layout: the skeleton layout of the joints (3D, and 2D, which must match).
+        scores: list of (T_i, J) detector confidences, where the dataset has
+            them (`human36m_motionbert`); None otherwise.
     """
 
     keypoints_2d: list
@@ -41,6 +43,7 @@ class PoseSequences:
     actions: list
     subjects: list
     layout: SkeletonLayout
+    scores: list | None = None
 
     @property
     def num_frames(self) -> int:
@@ -80,7 +83,7 @@ def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, d
             f"'{metadata.get('keypoints_layout_2d')}' order, but the lifting models take 2D and 3D in one "
             f"layout ('{layout.name}', {layout.num_joints} joints). Use a source in that layout "
             f"(e.g. gt, cpn_ft_h36m_dbb).")
-    out = PoseSequences([], [], [], [], layout)
+    out = PoseSequences([], [], [], [], layout, [] if "confidence" in builder.info.features else None)
     for example in tfds.as_numpy(builder.as_dataset(split=split)):
         if actions and not example["action"].decode().startswith(tuple(actions)):
             continue
@@ -89,6 +92,8 @@ def load_pose_sequences(name: str, split: str, data_dir=None, manual_dir=None, d
         out.poses_3d.append(example["pose_3d"][::downsample])
         out.actions.append(example["action"].decode())
         out.subjects.append(example["subject"].decode())
+        if out.scores is not None:
+            out.scores.append(example["confidence"][::downsample])
     if not out.keypoints_2d:
         raise ValueError(f"Dataset '{name}' split '{split}' has no sequences"
                          + (f" of actions {list(actions)}." if actions else "."))
@@ -134,8 +139,8 @@ def pose_clips(sequences: PoseSequences, clip_frames: int, stride: int, batch_si
         clip_frames: frames per clip. stride: frames between clip starts
             (MotionBERT: clip_frames / 3 for training, clip_frames for testing).
         batch_size: global batch size.
-        in_features: 2, or 3 to append a confidence of 1 (models that take the
-            detection confidence, trained on 2D without scores).
+        in_features: 2, or 3 to append the detection confidence (the
+            sequences' `scores`, or 1 where the dataset has none).
         shuffle, flip, seed, drop_remainder: as `pose_windows`.
 
     Returns:
@@ -145,7 +150,12 @@ def pose_clips(sequences: PoseSequences, clip_frames: int, stride: int, batch_si
         raise ValueError(f"pose_clips: clip_frames and stride must be positive, found {clip_frames}, {stride}.")
     lengths = np.array([len(x) for x in sequences.keypoints_2d], np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    frames_2d = tf.constant(np.concatenate(sequences.keypoints_2d).astype(np.float32))
+    frames_2d = np.concatenate(sequences.keypoints_2d).astype(np.float32)
+    if in_features == 3:  # the detector's confidence where the dataset has it, else 1
+        scores = (np.concatenate(sequences.scores).astype(np.float32) if sequences.scores is not None
+                  else np.ones(frames_2d.shape[:-1], np.float32))
+        frames_2d = np.concatenate([frames_2d, scores[..., None]], axis=-1)
+    frames_2d = tf.constant(frames_2d)
     frames_3d = tf.constant(np.concatenate(sequences.poses_3d).astype(np.float32))
     rows = [(starts[i], lengths[i], first, 0)  # (sequence start, length, clip start, mirrored)
             for i, firsts in enumerate(clip_starts(lengths, clip_frames, stride)) for first in firsts]
@@ -159,9 +169,7 @@ def pose_clips(sequences: PoseSequences, clip_frames: int, stride: int, batch_si
     def clip(row):
         start, length, first, mirrored = row[0], row[1], row[2], row[3]
         index = start + tf.clip_by_value(first + offsets, 0, length - 1)
-        x, y = tf.gather(frames_2d, index), tf.gather(frames_3d, index)  # (n, J, 2), (n, J, 3)
-        if in_features == 3:
-            x = tf.concat([x, tf.ones_like(x[..., :1])], axis=-1)
+        x, y = tf.gather(frames_2d, index), tf.gather(frames_3d, index)  # (n, J, F), (n, J, 3)
         layout = sequences.layout
         return tf.cond(mirrored > 0, lambda: (flip_pose(x, layout), flip_pose(y, layout)), lambda: (x, y))
 

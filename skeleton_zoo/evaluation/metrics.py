@@ -48,6 +48,7 @@ from keras import ops
 __all__ = [
     "mpjpe",
     "p_mpjpe",
+    "p_mpjpe_per_frame",
     "n_mpjpe",
     "mpjve",
     "top_k_accuracy",
@@ -191,6 +192,14 @@ def p_mpjpe(predicted, target) -> float:
     j, c = target.shape[-2:]
     errors = _procrustes_errors(predicted.reshape(-1, j, c), target.reshape(-1, j, c))
     return float(np.mean(errors))
+
+
+def p_mpjpe_per_frame(predicted, target) -> np.ndarray:
+    """P-MPJPE of every frame: `(N, J, C)` -> `(N,)` (MotionBERT's `p_mpjpe`,
+    which its evaluation averages per frame over the clips covering it)."""
+    predicted, target = _as_poses(predicted, target, "p_mpjpe_per_frame")
+    j, c = target.shape[-2:]
+    return _procrustes_errors(predicted.reshape(-1, j, c), target.reshape(-1, j, c))
 
 
 def n_mpjpe(predicted, target) -> float:

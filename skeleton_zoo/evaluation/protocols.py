@@ -17,28 +17,16 @@ import os
 
 import numpy as np
 
-__all__ = ["predict_sequences", "evaluate_pose_model", "evaluate_action_models"]
+__all__ = ["sequence_lifter", "predict_sequences", "evaluate_pose_model", "evaluate_motionbert_protocol",
+           "evaluate_action_models"]
 
 
-def predict_sequences(model, keypoints_2d, flip: bool = True):
-    """3D poses for whole sequences, one output frame per input frame.
-
-    Receptive-field lifters run once per sequence, edge-padded (VideoPose3D's
-    `UnchunkedGenerator`); sequence-to-sequence lifters run on consecutive
-    clips of `model.clip_frames`, the last one shorter (MotionBERT's
-    `infer_wild.py`) or, for fixed-clip models, stretched to a whole clip by
-    repeated frames and mapped back (MotionAGFormer's demo).
-
-    Args:
-        model: a pose-lifting model (a family's strided variant runs as its
-            dilated "sequence" twin, same weights).
-        keypoints_2d: list of (T_i, J, 2) arrays, normalised screen
-            coordinates, or (T_i, J, 3) with the detection confidence for
-            models that take it (given (T_i, J, 2), they get confidence 1).
-        flip: average with the prediction on the mirrored input, mirrored back.
+def sequence_lifter(model, flip: bool = True):
+    """A function lifting one whole sequence (see `predict_sequences`), built
+    once (the model is traced once on TensorFlow).
 
     Returns:
-        list of (T_i, J, 3) float32 root-relative poses.
+        `lift(keypoints (T, J, F)) -> poses (T, J, 3)` float32.
     """
     import keras
 
@@ -61,8 +49,7 @@ def predict_sequences(model, keypoints_2d, flip: bool = True):
         y = keras.ops.convert_to_numpy(run(keras.ops.convert_to_tensor(batch, "float32")))
         return (y[0] + flip_pose(y[1], model.layout)) / 2 if flip else y[0]
 
-    out = []
-    for x in keypoints_2d:
+    def lift_sequence(x):
         x = with_confidence(x, model)
         if clip is not None:
             parts = []
@@ -77,8 +64,79 @@ def predict_sequences(model, keypoints_2d, flip: bool = True):
         else:
             pad, shift = (model.receptive_field - 1) // 2, causal_shift(model)
             y = lift(np.pad(x, ((pad + shift, pad - shift), (0, 0), (0, 0)), mode="edge"))  # as VideoPose3D
-        out.append(y.astype(np.float32))
-    return out
+        return y.astype(np.float32)
+
+    return lift_sequence
+
+
+def predict_sequences(model, keypoints_2d, flip: bool = True):
+    """3D poses for whole sequences, one output frame per input frame.
+
+    Receptive-field lifters run once per sequence, edge-padded (VideoPose3D's
+    `UnchunkedGenerator`); sequence-to-sequence lifters run on consecutive
+    clips of `model.clip_frames`, the last one shorter (MotionBERT's
+    `infer_wild.py`) or, for fixed-clip models, stretched to a whole clip by
+    repeated frames and mapped back (MotionAGFormer's demo).
+
+    Args:
+        model: a pose-lifting model (a family's strided variant runs as its
+            dilated "sequence" twin, same weights).
+        keypoints_2d: list of (T_i, J, 2) arrays, normalised screen
+            coordinates, or (T_i, J, 3) with the detection confidence for
+            models that take it (given (T_i, J, 2), they get confidence 1).
+        flip: average with the prediction on the mirrored input, mirrored back.
+
+    Returns:
+        list of (T_i, J, 3) float32 root-relative poses.
+    """
+    lift = sequence_lifter(model, flip)
+    return [lift(x) for x in keypoints_2d]
+
+
+def evaluate_motionbert_protocol(model, builder, split: str = "test", flip: bool = True,
+                                 out: str | None = None) -> dict:
+    """MotionBERT's official Human3.6M scoring (train.py `evaluate`) of any
+    lifter on the `human36m_motionbert` dataset: clips of the model's length
+    (243 for receptive-field lifters, which see each clip edge-padded),
+    flip-averaged, root set to 0, de-normalised by the camera width, times the
+    per-frame 2.5D factor, root-relative MPJPE / P-MPJPE / acceleration error
+    (mm) per frame averaged over covering clips, per action, then over
+    actions; the three official videos skipped.
+
+    Returns:
+        `{"mpjpe", "p_mpjpe", "acceleration_error", "per_action", "num_frames", "skipped"}`.
+    """
+    import json
+
+    import tensorflow_datasets as tfds
+
+    from skeleton_zoo.formats import motionbert_h36m
+    from skeleton_zoo.tasks.pose_lifting import clip_frames
+    from skeleton_zoo.utils.files import write_text
+
+    lift = sequence_lifter(model, flip)
+    features = int(getattr(model, "in_features", 2))
+    clip = clip_frames(model) or 243
+    videos = []
+    for example in tfds.as_numpy(builder.as_dataset(split=split)):
+        w, h = (int(v) for v in example["resolution"])
+        videos.append(motionbert_h36m.MotionBERTVideo(
+            source=example["source"].decode(), action=example["action"].decode(), camera=example["camera"].decode(),
+            resolution=(w, h),
+            keypoints_2d=np.concatenate([example["keypoints_2d"], example["confidence"][..., None]], axis=-1),
+            pose_3d=example["pose_3d"], joints_2_5d=example["joints_2_5d"], factor_2_5d=example["factor_2_5d"]))
+
+    def predict(video, frames):
+        y = lift(video.keypoints_2d[frames][..., :features]).astype(np.float64)
+        y[:, 0] = 0  # rootrel: the root of the prediction set to 0, as the official test loop
+        return y
+
+    result = motionbert_h36m.score_videos(videos, predict, clip)
+    result = {"protocol": "motionbert", "clip_frames": clip, **result}
+    if out:
+        os.makedirs(out, exist_ok=True)
+        write_text(os.path.join(out, "pose_metrics.json"), json.dumps(result, indent=2))
+    return result
 
 
 def evaluate_pose_model(model, sequences, flip: bool = True, out: str | None = None) -> dict:

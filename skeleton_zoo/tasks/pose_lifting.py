@@ -28,8 +28,10 @@ Families without one are trained and exported with the sequence model on
 one receptive field, which computes the same.
 
 Training (VideoPose3D's protocol): one window of one receptive field per
-frame, MPJPE loss, flip augmentation. Evaluation: whole test sequences,
-edge-padded, test-time flip, MPJPE / P-MPJPE / N-MPJPE / MPJVE per action.
+frame (clips of `clip_frames`, stride n / 3, for sequence-to-sequence
+lifters), MPJPE loss, flip augmentation. Evaluation: whole test sequences,
+edge-padded, test-time flip, MPJPE / P-MPJPE / N-MPJPE / MPJVE per action;
+on `human36m_motionbert`, MotionBERT's official clip protocol (2.5D factor).
 Export: `keypoints_2d` -> `poses_3d`, both variants.
 """
 
@@ -191,16 +193,25 @@ class PoseLifting(Task):
 
         return MPJPELoss()
 
-    def evaluate_trained(self, model, data: TrainingData, builder, out: str) -> dict:
-        from skeleton_zoo.evaluation.protocols import evaluate_pose_model
+    @staticmethod
+    def _motionbert_protocol(builder) -> bool:
+        """Datasets in MotionBERT's preprocessing are scored with its protocol."""
+        return (builder.info.metadata or {}).get("protocol") == "motionbert"
 
-        return evaluate_pose_model(model, data.evaluation, out=out)
+    def evaluate_trained(self, model, data: TrainingData, builder, out: str) -> dict:
+        from skeleton_zoo.evaluation import protocols
+
+        if self._motionbert_protocol(builder):
+            return protocols.evaluate_motionbert_protocol(model, builder, out=out)
+        return protocols.evaluate_pose_model(model, data.evaluation, out=out)
 
     def evaluate(self, model, preset, dataset: str, builder, options: EvaluationOptions, out: str) -> dict:
         from skeleton_zoo.datasets import poses
-        from skeleton_zoo.evaluation.protocols import evaluate_pose_model
+        from skeleton_zoo.evaluation.protocols import evaluate_motionbert_protocol, evaluate_pose_model
 
         split = options.split or ("test" if "test" in builder.info.splits else "validation")
+        if self._motionbert_protocol(builder):
+            return {"split": split, **evaluate_motionbert_protocol(model, builder, split, options.flip, out)}
         sequences = poses.load_pose_sequences(dataset, split, downsample=options.downsample, builder=builder,
                                               actions=options.actions)
         return {"split": split, **evaluate_pose_model(model, sequences, flip=options.flip, out=out)}
