@@ -111,7 +111,10 @@ def assign_official(model, preset, state_dict: Mapping, source: str = "a state-d
                for rules, state, label, ignored in _checked_plans(model, preset, state_dict, source))
 
 
-def _read_official(preset, path) -> dict:
+def _read_official(preset, path, model=None) -> dict:
+    """The official state dict in `path`; from the checkpoint entry the model
+    names in `official_container` when it has one (VideoPose3D's trajectory
+    model: `model_traj`)."""
     from skeleton_zoo.weights import checkpoint
 
     path = os.fspath(path)
@@ -123,7 +126,7 @@ def _read_official(preset, path) -> dict:
             f"official PyTorch checkpoint ({', '.join(checkpoint.OFFICIAL_SUFFIXES)}) or Keras "
             f"weights ({', '.join(KERAS_SUFFIXES)})."
         )
-    state_dict, _ = checkpoint.load_state_dict(path)
+    state_dict, _ = checkpoint.load_state_dict(path, getattr(model, "official_container", None))
     return state_dict
 
 
@@ -223,7 +226,7 @@ def load_weights(model, preset, weights, overrides=None) -> None:
                     raise FileNotFoundError(f"load('{preset.name}'): weights file '{path}' does not exist.")
                 _load_keras_file(model.streams[stream], preset, path)
             return
-        state_dicts = {k: _read_official(preset, v) for k, v in weights.items()}
+        state_dicts = {k: _read_official(preset, v, getattr(model, "streams", {}).get(k)) for k, v in weights.items()}
         source = " and ".join(f"'{os.fspath(v)}' ({k})" for k, v in weights.items())
         _assign_with_hint(model, preset, state_dicts, source, overrides)
         return
@@ -237,7 +240,7 @@ def load_weights(model, preset, weights, overrides=None) -> None:
         if path.endswith(KERAS_SUFFIXES):
             _load_keras_file(model, preset, path)
             return
-        _assign_with_hint(model, preset, _read_official(preset, path), f"'{path}'", overrides)
+        _assign_with_hint(model, preset, _read_official(preset, path, model), f"'{path}'", overrides)
         return
     raise TypeError(
         f"load('{preset.name}'): `weights` must be None, a file path, a mapping of official "

@@ -563,23 +563,29 @@ def _is_state_dict(obj) -> bool:
             and all(isinstance(k, str) and isinstance(v, np.ndarray) for k, v in obj.items()))
 
 
-def extract_state_dict(contents, path="<object>") -> tuple[dict, dict]:
+def extract_state_dict(contents, path="<object>", container: str | None = None) -> tuple[dict, dict]:
     """Picks the model weights out of an unpickled checkpoint.
 
     Accepts a bare state dict or a training checkpoint holding one under
-    `MODEL_KEYS` (GAST-Net `model_pos`, ST-TR `model_state_dict`, ...);
-    optimizer and other entries are ignored. A DataParallel `module.` prefix
-    is removed.
+    `MODEL_KEYS` (GAST-Net `model_pos`, ST-TR `model_state_dict`, ...), or
+    under `container` when given (e.g. VideoPose3D's trajectory model
+    `model_traj`); optimizer and other entries are ignored. A DataParallel
+    `module.` prefix is removed.
 
     Returns:
         `(state_dict, details)`: key -> array, and a dict with `container`,
         `epoch`, `ignored` and `stripped_prefix`.
     """
     details = {"container": "state_dict (bare)", "epoch": None, "ignored": [], "stripped_prefix": None}
-    if _is_state_dict(contents):
+    if container is not None:
+        if not isinstance(contents, Mapping) or not _is_state_dict(contents.get(container)):
+            keys = [str(k) for k in list(contents)[:10]] if isinstance(contents, Mapping) else []
+            raise CheckpointError(path, f"no '{container}' weights in this checkpoint (the model loads from that "
+                                        f"entry); top-level keys are {keys}.")
+    if container is None and _is_state_dict(contents):
         weights = contents
     elif isinstance(contents, Mapping):
-        key = next((k for k in MODEL_KEYS if _is_state_dict(contents.get(k))), None)
+        key = container or next((k for k in MODEL_KEYS if _is_state_dict(contents.get(k))), None)
         if key is None:
             raise CheckpointError(
                 path, f"no model weights found: expected a state dict (name -> tensor) or a "
@@ -605,11 +611,12 @@ def extract_state_dict(contents, path="<object>") -> tuple[dict, dict]:
     return dict(weights), details
 
 
-def load_state_dict(path) -> tuple[dict, CheckpointInfo]:
+def load_state_dict(path, container: str | None = None) -> tuple[dict, CheckpointInfo]:
     """Reads the model weights of an official checkpoint file.
 
     Args:
-        path: `.bin` / `.pt` / `.pth` file (zip or legacy format).
+        path: `.bin` / `.pt` / `.pth` / `.pth.tr` file (zip or legacy format).
+        container: the entry to read (default: the first of `MODEL_KEYS`).
 
     Returns:
         `(state_dict, info)`: official key -> numpy array in PyTorch layout
@@ -620,7 +627,7 @@ def load_state_dict(path) -> tuple[dict, CheckpointInfo]:
         the file holds no state dict.
     """
     checkpoint = read_checkpoint(path)
-    weights, details = extract_state_dict(checkpoint.contents, checkpoint.path)
+    weights, details = extract_state_dict(checkpoint.contents, checkpoint.path, container)
     return weights, CheckpointInfo(path=checkpoint.path, format=checkpoint.format,
                                    num_bytes=checkpoint.num_bytes, num_tensors=checkpoint.num_tensors,
                                    **details)

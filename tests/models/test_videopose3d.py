@@ -70,6 +70,22 @@ def test_official_containers_load_without_torch(container):
                                arrays["output_sequence"], rtol=0, atol=1e-4)
 
 
+def test_the_trajectory_model_loads_from_model_traj():
+    """run.py's semi-supervised container holds `model_traj`: a one-joint model reads it, a pose model
+    `model_pos`; a container without it says so."""
+    _, _, arrays = load_fixture("vp3d_traj17_w333_c16")
+    semi = FIXTURES / "videopose3d" / "vp3d_h36m17_w333_c16_semi.zip.bin"
+    trajectory = skeleton_zoo.load("videopose3d_27", weights=semi, channels=16, num_joints_out=1)
+    assert trajectory.official_container == "model_traj"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(trajectory(arrays["input_sequence"], training=False)),
+                               arrays["output_sequence"], rtol=0, atol=1e-4)
+    from skeleton_zoo.weights.checkpoint import CheckpointError
+
+    with pytest.raises(CheckpointError, match=r"legacy\.bin.*no 'model_traj' weights"):
+        skeleton_zoo.load("videopose3d_27", weights=FIXTURES / "videopose3d" / "vp3d_h36m17_w333_c16.legacy.bin",
+                          channels=16, num_joints_out=1)
+
+
 @requires_tensorflow
 def test_the_causal_preset_streams_frame_by_frame_as_offline():
     from skeleton_zoo import PoseStreamer

@@ -7,6 +7,9 @@
       shrink (1x1 conv with bias, C -> J_out * 3)
     poses_3d (B, T - receptive_field + 1, J_out, 3)
 
+With `num_joints_out=1` it is the semi-supervised trajectory model (the
+root's camera-frame position), loaded from a checkpoint's `model_traj`.
+
 The "sequence" variant (official `TemporalModel`) uses dilated convolutions
 on clips of any length; the "single_frame" variant (`TemporalModelOptimized1f`)
 uses strided ones on exactly one receptive field and predicts its centre
@@ -88,6 +91,12 @@ class VideoPose3D(TemporalConvLifter):
         self.dropout = float(dropout)
         self.in_features = int(in_features)
         self._dtype_config = dtype_config(dtype)
+
+    @property
+    def official_container(self) -> str | None:
+        """The checkpoint entry the official weights are read from: run.py saves
+        the trajectory model (one output joint, the root) as `model_traj`."""
+        return "model_traj" if self.num_joints_out == 1 else None
 
     def get_config(self):
         return {**super().get_config(), "num_joints_out": self.num_joints_out}
