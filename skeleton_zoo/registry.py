@@ -80,6 +80,8 @@ class Recipe:
         momentum: SGD momentum. weight_decay: SGD's L2 or AdamW's decay.
         model_options: preset options applied for training unless given,
             e.g. {"dropout": 0.05}.
+        bn_momentum_decay: (initial, final) torch BatchNorm momenta of
+            VideoPose3D's exponential decay over the run, or None (fixed).
     """
 
     epochs: int
@@ -93,6 +95,7 @@ class Recipe:
     momentum: float = 0.9
     weight_decay: float = 0.0
     model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    bn_momentum_decay: tuple | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Training callbacks: the run's epoch history across resumed runs, and a NaN
-guard that stops before a broken epoch is saved."""
+"""Training callbacks: the run's epoch history across resumed runs, a NaN
+guard that stops before a broken epoch is saved, and VideoPose3D's BatchNorm
+momentum decay."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from skeleton_zoo.utils.files import atomic_write, write_text
 
-__all__ = ["RunHistory", "StopOnNaN"]
+__all__ = ["RunHistory", "StopOnNaN", "BatchNormMomentumDecay"]
 
 
 class RunHistory(keras.callbacks.Callback):
@@ -78,3 +79,35 @@ class StopOnNaN(keras.callbacks.TerminateOnNaN):
             if not math.isfinite(loss):
                 self.where = (self._epoch + 1, batch + 1, loss)
                 super().on_batch_end(batch, {"loss": loss})
+
+
+class BatchNormMomentumDecay(keras.callbacks.Callback):
+    """VideoPose3D's BatchNorm momentum schedule (run.py): epoch e (from 0) runs
+    with torch momentum m_e = initial * exp(-e / epochs * ln(initial / final)),
+    i.e. Keras momentum 1 - m_e, for every BatchNormalization of the model.
+
+    Keras bakes a layer's momentum into the compiled train step, so the step
+    is rebuilt when the momentum changes (once per epoch).
+
+    Args:
+        initial, final: torch momenta of the first epoch and the limit (0.1, 0.001).
+        epochs: the run's total epochs.
+    """
+
+    def __init__(self, initial: float, final: float, epochs: int):
+        super().__init__()
+        self.initial, self.final, self.epochs = float(initial), float(final), int(epochs)
+
+    def momentum(self, epoch: int) -> float:
+        """The torch momentum of epoch `epoch` (0-based)."""
+        return self.initial * math.exp(-epoch / self.epochs * math.log(self.initial / self.final))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        value = 1.0 - self.momentum(epoch)
+        layers = [layer for layer in self.model._flatten_layers(include_self=False, recursive=True)
+                  if isinstance(layer, keras.layers.BatchNormalization)]
+        if layers and any(layer.momentum != value for layer in layers):
+            for layer in layers:
+                layer.momentum = value
+            if epoch > 0 or getattr(self.model, "train_function", None) is not None:
+                self.model.make_train_function(force=True)

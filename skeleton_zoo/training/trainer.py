@@ -35,7 +35,7 @@ import tensorflow as tf
 
 from skeleton_zoo import registry
 from skeleton_zoo.training import distribute, recipes, run_directory
-from skeleton_zoo.training.callbacks import RunHistory, StopOnNaN
+from skeleton_zoo.training.callbacks import BatchNormMomentumDecay, RunHistory, StopOnNaN
 from skeleton_zoo.utils.files import make_folder, write_text
 
 __all__ = ["TrainConfig", "train", "build_training_model", "NaNLossError"]
@@ -214,6 +214,7 @@ def _train(config, strategy, preset, task, recipe, epochs, batch_size, learning_
                                         initial_value_threshold=best_value),
         keras.callbacks.ModelCheckpoint(os.path.join(own, "last.weights.h5"), save_weights_only=True),
         keras.callbacks.TensorBoard(os.path.join(own, "logs")),
+        *([BatchNormMomentumDecay(*recipe.bn_momentum_decay, epochs)] if recipe.bn_momentum_decay else []),
         *config.callbacks,
     ]
     if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):

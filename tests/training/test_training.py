@@ -324,3 +324,27 @@ def test_evaluate_warns_without_weights_and_names_bad_ones(data_dir, tmp_path, c
                      str(tmp_path / "b"), *common]) == 1
         errors = [l for l in capfd.readouterr().err.splitlines() if l.startswith("error:")]
         assert len(errors) == 1 and problem in errors[0]
+
+
+def test_videopose3d_decays_the_batch_norm_momentum_as_run_py():
+    """m_e = 0.1 * exp(-e / E * ln(100)); the compiled step is rebuilt so the new momentum is used."""
+    from skeleton_zoo.training.callbacks import BatchNormMomentumDecay
+
+    assert registry.get_family("videopose3d").recipe.bn_momentum_decay == (0.1, 0.001)
+    decay = BatchNormMomentumDecay(0.1, 0.001, 4)
+    np.testing.assert_allclose([decay.momentum(e) for e in range(5)], [0.1, 0.1 * 100 ** -0.25, 0.01,
+                                                                        0.1 * 100 ** -0.75, 0.001])
+    bn = keras.layers.BatchNormalization(momentum=0.9)
+    model = keras.Sequential([keras.Input((2,)), bn])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((bn.momentum, float(keras.ops.convert_to_numpy(bn.moving_mean)[0])))
+
+    x = np.full((4, 2), 10.0, "float32")
+    model.fit(x, x, epochs=2, batch_size=4, verbose=0, shuffle=False, callbacks=[decay, Probe()])
+    assert [m for m, _ in seen] == pytest.approx([1 - 0.1, 1 - 0.1 * 100 ** -0.25])
+    # moving mean after epoch 1: 0.1 * 10 = 1; after epoch 2 with torch momentum m_1: 1 + m_1 * (10 - 1)
+    np.testing.assert_allclose([v for _, v in seen], [1.0, 1.0 + 0.1 * 100 ** -0.25 * 9], rtol=1e-5)

@@ -21,10 +21,11 @@ FAMILY = registry.register_family(registry.Family(
     build="skeleton_zoo.models.videopose3d.model:VideoPose3D.from_preset",
     overrides=("variant", "layout", "causal", "dropout", "channels", "num_joints_out", "dtype"),
     official_rules="skeleton_zoo.models.videopose3d.official_keys:official_rules",
-    # run.py's defaults: Adam (amsgrad), lr 1e-3 x0.95 per epoch, batch 1024, 60 epochs, dropout 0.25.
+    # run.py's defaults: Adam (amsgrad), lr 1e-3 x0.95 per epoch, batch 1024, 60 epochs, dropout 0.25,
+    # BatchNorm momentum decayed from 0.1 to 0.001 over the run.
     recipe=registry.Recipe(epochs=60, batch_size=1024, learning_rate=1e-3,
                            default_dataset="human36m/cpn_ft_h36m_dbb", optimizer="adam",
-                           schedule="exponential", lr_decay=0.95),
+                           schedule="exponential", lr_decay=0.95, bn_momentum_decay=(0.1, 0.001)),
     variants=("sequence", "single_frame"),
     keras_modules=("skeleton_zoo.models.videopose3d.model",),
 ), presets=PRESETS)
