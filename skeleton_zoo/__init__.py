@@ -2,6 +2,7 @@
 
     import skeleton_zoo
     model = skeleton_zoo.load("gast_243")        # (B, T, 17, 2) -> (B, T - 242, 17, 3)
+    skeleton_zoo.load("motionbert")              # (B, T <= 243, 17, 3) -> (B, T, 17, 3)
     skeleton_zoo.load("st_tr_2s_joint")          # (B, T, 25, 2, 3) -> (B, 60) logits
     skeleton_zoo.list_models()                   # every preset, from its declared data
 
@@ -33,6 +34,10 @@ from skeleton_zoo.utils.lazy import lazy_attributes
 
 _LAZY = {
     "GASTNet": "skeleton_zoo.models.gast.model",
+    "VideoPose3D": "skeleton_zoo.models.videopose3d.model",
+    "DSTformer": "skeleton_zoo.models.motionbert.model",
+    "MotionAGFormer": "skeleton_zoo.models.motionagformer.model",
+    "TCPFormer": "skeleton_zoo.models.tcpformer.model",
     "STTR": "skeleton_zoo.models.sttr.model",
     "Ensemble": "skeleton_zoo.tasks.ensemble",
     "WeightsMismatchError": "skeleton_zoo.weights.state_dict",

@@ -82,6 +82,8 @@ class Recipe:
             e.g. {"dropout": 0.05}.
         bn_momentum_decay: (initial, final) torch BatchNorm momenta of
             VideoPose3D's exponential decay over the run, or None (fixed).
+        loss_weights: extra loss terms of the task's loss, e.g. MotionBERT's
+            {"scale": 0.5, "velocity": 20.0}; empty: the task's plain loss.
     """
 
     epochs: int
@@ -96,6 +98,7 @@ class Recipe:
     weight_decay: float = 0.0
     model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     bn_momentum_decay: tuple | None = None
+    loss_weights: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -15,9 +15,17 @@ SCHEMA_VERSION = 1
 
 # The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`:
 # measurement -> preset -> value in the measurement's unit.
+# Transformer lifters: one clip of their length at batch 1 (PyTorch 2.13 CPU, 2 threads, 2026-12-01).
 OFFICIAL_REFERENCE = {
-    "sequence_throughput": {"gast_27": 239.0, "gast_81": 210.0, "gast_243": 209.0},  # frames/s
-    "single_frame_latency": {"gast_27": 12.0, "gast_81": 15.0, "gast_243": 23.8},  # ms
+    "sequence_throughput": {  # frames/s
+        "gast_27": 239.0, "gast_81": 210.0, "gast_243": 209.0,
+        "videopose3d_27": 8145.0, "videopose3d_81": 5099.0, "videopose3d_243": 3396.0,
+        "motionbert": 82.2, "motionbert_lite": 163.9,
+        "motionagformer_xs": 390.3, "motionagformer_s": 238.2, "motionagformer_b": 136.1, "motionagformer_l": 75.1,
+        "tcpformer_243": 37.1, "tcpformer_81": 71.0,
+    },
+    "single_frame_latency": {"gast_27": 12.0, "gast_81": 15.0, "gast_243": 23.8,  # ms
+                             "videopose3d_27": 5.33, "videopose3d_81": 8.93, "videopose3d_243": 19.1},
     "inference_throughput": {"st_tr_spatial_joint": 4.3, "st_tr_temporal_joint": 6.7},  # clips/s
     "training_throughput": {"st_tr_spatial_joint": 1.42, "st_tr_temporal_joint": 0.73},  # clips/s
 }

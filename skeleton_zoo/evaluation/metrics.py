@@ -58,6 +58,7 @@ __all__ = [
     "MPJVE",
     "TopKAccuracy",
     "MPJPELoss",
+    "MotionLoss",
 ]
 
 _UNITS = "same units as the inputs; multiply by 1000 for mm when inputs are metres"
@@ -545,3 +546,46 @@ class MPJPELoss(keras.losses.Loss):
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class MotionLoss(keras.losses.Loss):
+    """MotionBERT's training loss for clips (lib/model/loss.py, train.py), also
+    MotionAGFormer's and TCPFormer's:
+
+        MPJPE + scale_weight * N-MPJPE (per-frame scale) + velocity_weight * MPJVE
+
+    Args:
+        scale_weight: float. `lambda_scale` (0.5 in the configs).
+        velocity_weight: float. `lambda_3d_velocity` (20 in the configs).
+
+    `call(y_true, y_pred)` with `(batch, T, J, 3)` clips returns `(batch,)`,
+    reduced to the batch mean, which equals the official means over all frames.
+    """
+
+    def __init__(self, scale_weight=0.5, velocity_weight=20.0, name="motion_loss", reduction="sum_over_batch_size",
+                 dtype=None):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.scale_weight, self.velocity_weight = float(scale_weight), float(velocity_weight)
+
+    def call(self, y_true, y_pred):
+        y_true, y_pred = ops.convert_to_tensor(y_true), ops.convert_to_tensor(y_pred)
+        _check_keras_poses(y_true, y_pred, "MotionLoss", min_rank=4)
+
+        def mean_error(a, b):  # (B, T, J, C) -> (B,)
+            return ops.mean(ops.sqrt(ops.sum(ops.square(a - b), axis=-1)), axis=(1, 2))
+
+        loss = mean_error(y_pred, y_true)
+        if self.scale_weight:
+            norm_predicted = ops.mean(ops.sum(ops.square(y_pred), axis=3, keepdims=True), axis=2, keepdims=True)
+            norm_target = ops.mean(ops.sum(y_true * y_pred, axis=3, keepdims=True), axis=2, keepdims=True)
+            loss = loss + self.scale_weight * mean_error(norm_target / norm_predicted * y_pred, y_true)
+        if self.velocity_weight and y_pred.shape[1] is not None and y_pred.shape[1] > 1:
+            velocity = (y_pred[:, 1:] - y_pred[:, :-1]) - (y_true[:, 1:] - y_true[:, :-1])
+            loss = loss + self.velocity_weight * ops.mean(ops.sqrt(ops.sum(ops.square(velocity), axis=-1)),
+                                                           axis=(1, 2))
+        return loss
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype,
+                "scale_weight": self.scale_weight, "velocity_weight": self.velocity_weight}

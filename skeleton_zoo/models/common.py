@@ -82,6 +82,61 @@ class ShapeCheckedModel(keras.Model):
         return cls(**config)
 
 
+class ClipLifter(ShapeCheckedModel):
+    """Base of the sequence-to-sequence lifters (MotionBERT, MotionAGFormer,
+    TCPFormer): the pose-lifting contract of a clip model and its input check.
+
+    Subclasses set `layout`, `dim_in`, `clip_length` (frames of one call) and
+    `fixed_clip` (True: exactly `clip_length` frames; False: 1 to
+    `clip_length`), and name the layer whose output is the representation
+    (`REPRESENTATION_LAYER`).
+
+    Input: (B, T, J, dim_in). Output: (B, T, J, 3).
+    """
+
+    REPRESENTATION_LAYER = "rep_logit"
+    causal = False
+
+    @property
+    def clip_frames(self) -> int:
+        """The clip length of one call (every output frame sees the whole clip)."""
+        return self.clip_length
+
+    @property
+    def receptive_field(self) -> int:
+        return self.clip_length
+
+    @property
+    def in_features(self) -> int:
+        return self.dim_in
+
+    def representation_model(self) -> keras.Model:
+        """keypoints_2d (B, T, J, dim_in) -> representation (B, T, J, dim_rep),
+        after the tanh (official `get_representation` / `return_rep=True`),
+        sharing this model's weights."""
+        return keras.Model(self.input, self.get_layer(self.REPRESENTATION_LAYER).output,
+                           name=f"{self.name}_representation")
+
+    def check_input_shape(self, shape):
+        where, joints = f"{type(self).__name__} '{self.name}'", self.layout.num_joints
+        frames = str(self.clip_length) if self.fixed_clip else f"frames <= {self.clip_length}"
+        expected = f"(batch, {frames}, {joints}, {self.dim_in})"
+        if len(shape) != 4:
+            raise ValueError(f"{where}: expected input of rank 4 {expected}, found shape {shape}.")
+        if shape[2] is not None and shape[2] != joints:
+            raise ValueError(f"{where}: expected {joints} joints (layout '{self.layout.name}') on axis 2 of input "
+                             f"{expected}, found {shape[2]} (shape {shape}).")
+        if shape[3] is not None and shape[3] != self.dim_in:
+            raise ValueError(f"{where}: expected {self.dim_in} values per joint on axis 3 of input {expected}, "
+                             f"found {shape[3]} (shape {shape}).")
+        if shape[1] is not None and (shape[1] != self.clip_length if self.fixed_clip
+                                     else not 1 <= shape[1] <= self.clip_length):
+            wanted = f"exactly {self.clip_length}" if self.fixed_clip else f"1 to {self.clip_length}"
+            raise ValueError(f"{where}: expected {wanted} frames on axis 1 of input {expected}, found {shape[1]} "
+                             f"(shape {shape}); run longer sequences in clips "
+                             f"(skeleton_zoo.evaluation.protocols.predict_sequences).")
+
+
 def linear_fold(bn, layer):
     """A `_batch_norm_folds` entry for a Dense or Conv2D followed by `bn`."""
     return bn, [layer.kernel], layer.bias if layer.use_bias else None

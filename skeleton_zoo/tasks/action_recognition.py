@@ -86,7 +86,7 @@ class ActionRecognition(Task):
         validation = load_action_clips(config.dataset, "test", features, batch_size, shuffle=False, builder=builder)
         return TrainingData(train, validation, builder.info.splits["train"].num_examples, validation)
 
-    def loss(self):
+    def loss(self, recipe=None):
         import keras
 
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

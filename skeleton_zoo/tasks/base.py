@@ -108,17 +108,17 @@ class Task:
     def training_data(self, model, config, builder, batch_size: int) -> TrainingData:
         raise NotImplementedError
 
-    def loss(self):
-        """The training loss (a `keras.losses.Loss`)."""
+    def loss(self, recipe=None):
+        """The training loss (a `keras.losses.Loss`), with the recipe's extra terms."""
         raise NotImplementedError
 
     def metrics(self) -> list:
         """The metrics logged during training (names become history keys)."""
         return []
 
-    def compile(self, model, optimizer) -> None:
-        """Compiles `model` with the task's loss and metrics."""
-        model.compile(optimizer=optimizer, loss=self.loss(), metrics=self.metrics())
+    def compile(self, model, optimizer, recipe=None) -> None:
+        """Compiles `model` with the task's loss (for `recipe`) and metrics."""
+        model.compile(optimizer=optimizer, loss=self.loss(recipe), metrics=self.metrics())
 
     def evaluate_trained(self, model, data: TrainingData, builder, out: str) -> dict:
         """The paper's evaluation at the end of training."""

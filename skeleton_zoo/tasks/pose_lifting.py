@@ -188,10 +188,17 @@ class PoseLifting(Task):
         validation = poses.pose_windows(test_seq, rf, causal, batch_size, shuffle=False, flip=False)
         return TrainingData(train, validation, train_seq.num_frames * (2 if config.flip else 1), test_seq)
 
-    def loss(self):
-        from skeleton_zoo.evaluation.metrics import MPJPELoss
+    def loss(self, recipe=None):
+        """MPJPE; with a recipe's `loss_weights` ({"scale", "velocity"}), MotionBERT's clip loss."""
+        from skeleton_zoo.evaluation.metrics import MotionLoss, MPJPELoss
 
-        return MPJPELoss()
+        weights = dict(recipe.loss_weights) if recipe is not None else {}
+        if not weights:
+            return MPJPELoss()
+        unknown = sorted(set(weights) - {"scale", "velocity"})
+        if unknown:
+            raise ValueError(f"Recipe.loss_weights: unknown terms {unknown}; pose lifting has 'scale' and 'velocity'.")
+        return MotionLoss(scale_weight=weights.get("scale", 0.0), velocity_weight=weights.get("velocity", 0.0))
 
     @staticmethod
     def _motionbert_protocol(builder) -> bool:

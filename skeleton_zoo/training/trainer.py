@@ -196,7 +196,7 @@ def _train(config, strategy, preset, task, recipe, epochs, batch_size, learning_
 
     with strategy.scope():
         schedule = recipes.make_schedule(recipe, learning_rate, steps, epochs, lr_decay=config.lr_decay)
-        task.compile(model, recipes.make_optimizer(recipe, schedule))
+        task.compile(model, recipes.make_optimizer(recipe, schedule), recipe)
     if chief:
         run_directory.claim(config.out, identity)
 

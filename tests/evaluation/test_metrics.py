@@ -549,3 +549,27 @@ def test_confusion_matrix_png(tmp_path, num_classes):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
     with pytest.raises(ValueError, match=r"`matrix` must be a square .* found shape \(2, 3\)"):
         R.save_confusion_matrix_png(np.zeros((2, 3)), None, tmp_path / "bad.png")
+
+
+def test_motion_loss_equals_motionberts_official_terms():
+    """loss_mpjpe + 0.5 n_mpjpe + 20 loss_velocity (lib/model/loss.py), in numpy."""
+    from skeleton_zoo.evaluation.metrics import MotionLoss
+    from skeleton_zoo.tasks import get_task
+    from skeleton_zoo import registry
+
+    rng = np.random.default_rng(0)
+    pred, true = rng.normal(size=(2, 2, 5, 17, 3)).astype("float32")
+
+    def mean_norm(a):
+        return np.mean(np.linalg.norm(a, axis=-1))
+
+    scale = (np.mean(np.sum(true * pred, axis=3, keepdims=True), axis=2, keepdims=True)
+             / np.mean(np.sum(pred ** 2, axis=3, keepdims=True), axis=2, keepdims=True))
+    velocity = (pred[:, 1:] - pred[:, :-1]) - (true[:, 1:] - true[:, :-1])
+    expected = mean_norm(pred - true) + 0.5 * mean_norm(scale * pred - true) + 20 * mean_norm(velocity)
+    loss = MotionLoss(0.5, 20.0)
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(loss(true, pred))), expected, rtol=1e-5)
+    assert MotionLoss.from_config(loss.get_config()).get_config() == loss.get_config()
+    recipe = registry.get_family("motionagformer").recipe
+    assert isinstance(get_task("pose_lifting").loss(recipe), MotionLoss)
+    assert type(get_task("pose_lifting").loss(registry.get_family("gast").recipe)).__name__ == "MPJPELoss"

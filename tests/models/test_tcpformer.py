@@ -114,7 +114,7 @@ def test_the_presets_declare_the_published_configurations():
 def test_input_checks():
     model = skeleton_zoo.load("tcpformer_81", **SMALL)
     assert model.fixed_clip and model.clip_frames == 9
-    with pytest.raises(ValueError, match=r"expected 9 frames.*found 12"):
+    with pytest.raises(ValueError, match=r"expected exactly 9 frames.*found 12"):
         model(np.zeros((1, 12, 17, 3), "float32"))
     with pytest.raises(ValueError, match="divisible by 3"):
         skeleton_zoo.load("tcpformer_81", **{**SMALL, "num_frames": 10})

@@ -78,21 +78,28 @@ def test_lift_feeds_the_detection_scores(model, tmp_path):
     assert np.abs(results[0]["poses_3d"] - results[1]["poses_3d"]).max() > 1e-4  # the confidence is an input
 
 
-def test_export_has_the_fixed_clip_and_only_the_sequence_variant(tmp_path):
+EXPORTED = {"motionbert": TINY,
+            "motionagformer_xs": {"n_layers": 1, "dim_feat": 8, "dim_rep": 8, "num_heads": 2, "num_frames": 9},
+            "tcpformer_81": {"n_layers": 1, "dim_feat": 8, "dim_rep": 8, "num_heads": 2, "num_frames": 9}}
+
+
+@pytest.mark.parametrize("name", list(EXPORTED))
+def test_export_has_the_fixed_clip_and_only_the_sequence_variant(name, tmp_path):
+    """Every format, verified against Keras (MotionAGFormer's K-NN top-k, TCPFormer's pose queries too)."""
     from export.common import build_specs
 
-    (spec,) = build_specs("motionbert", **TINY)
+    (spec,) = build_specs(name, **EXPORTED[name])
     assert spec.variant == "sequence" and spec.input_shape == (None, 9, 17, 3)
     with pytest.raises(ValueError, match="exports only the 'sequence' variant"):
-        build_specs("motionbert", variants=("single_frame",), **TINY)
-    options = [a for k, v in TINY.items() for a in ("--option", f"{k}={v}")]
-    result = subprocess.run([sys.executable, "-m", "export", "--model", "motionbert", *options, "--format", "all",
+        build_specs(name, variants=("single_frame",), **EXPORTED[name])
+    options = [a for k, v in EXPORTED[name].items() for a in ("--option", f"{k}={v}")]
+    result = subprocess.run([sys.executable, "-m", "export", "--model", name, *options, "--format", "all",
                              "--out", str(tmp_path)], capture_output=True, text=True, timeout=900, env=ENV)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "sequence" in line]
     assert {row.split("|")[1].strip() for row in rows} == {"keras", "saved_model", "onnx", "tflite"}
     assert all(row.rstrip(" |").endswith("yes") for row in rows)
-    assert (tmp_path / "motionbert_sequence.onnx").exists() and (tmp_path / "motionbert_sequence.tflite").exists()
+    assert (tmp_path / f"{name}_sequence.onnx").exists() and (tmp_path / f"{name}_sequence.tflite").exists()
 
 
 def test_the_benchmark_measures_clip_throughput_only():

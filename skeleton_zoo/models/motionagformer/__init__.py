@@ -26,10 +26,11 @@ FAMILY = registry.register_family(registry.Family(
                "hierarchical", "use_temporal_similarity", "neighbour_num", "temporal_connection_len", "use_tcn",
                "graph_only", "dropout", "attention_dropout", "dtype"),
     official_rules="skeleton_zoo.models.motionagformer.official_keys:official_rules",
-    # configs/h36m/*.yaml: AdamW lr 5e-4 (weight decay 0.01) x0.99 per epoch, batch 16, 60 epochs on clips
+    # configs/h36m/*.yaml: MPJPE + 0.5 N-MPJPE + 20 velocity, AdamW lr 5e-4 (weight decay 0.01) x0.99 per epoch, batch 16, 60 epochs on clips
     # of n_frames (stride n_frames / 3).
     recipe=registry.Recipe(epochs=60, batch_size=16, learning_rate=5e-4, default_dataset="human36m/cpn_ft_h36m_dbb",
-                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
+                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01,
+                           loss_weights={"scale": 0.5, "velocity": 20.0}),
     keras_modules=("skeleton_zoo.models.motionagformer.model",),
 ), presets=PRESETS)
 

@@ -46,7 +46,12 @@ def temporal_band_adjacency(num_frames: int, connection_length: int) -> np.ndarr
 
 
 def normalize_adjacency(adj):
-    """D^-1/2 A D^-1/2 with D the row sums (of the last axis), as the official `normalize_digraph`."""
+    """D^-1/2 A D^-1/2 with D the row sums (of the last axis), as the official
+    `normalize_digraph`. A numpy array stays numpy (a fixed graph becomes a
+    constant of the exported graph, not a captured tensor)."""
+    if isinstance(adj, np.ndarray):
+        inv_sqrt = adj.sum(axis=-1) ** -0.5
+        return (inv_sqrt[..., :, None] * adj * inv_sqrt[..., None, :]).astype(np.float32)
     inv_sqrt = ops.sum(adj, axis=-1) ** -0.5
     return inv_sqrt[..., :, None] * adj * inv_sqrt[..., None, :]
 
@@ -104,10 +109,11 @@ class GraphConvMixer(keras.layers.Layer):
             kth = ops.top_k(similarity, self.neighbour_num)[0][..., -1:]
             adj = normalize_adjacency(ops.cast(similarity >= kth, x.dtype))
             aggregate = ops.einsum("bjts,bsjc->btjc", adj, values)
-        elif self.axis == "spatial":
-            aggregate = ops.einsum("ij,btjc->btic", ops.cast(self.adjacency, x.dtype), values)
+        elif self.axis == "spatial":  # a broadcast matmul: TFLite mis-sizes an einsum with a constant operand
+            aggregate = ops.matmul(ops.cast(self.adjacency, x.dtype), values)
         else:
-            aggregate = ops.einsum("ts,bsjc->btjc", ops.cast(self.adjacency, x.dtype), values)
+            aggregate = ops.matmul(ops.cast(self.adjacency, x.dtype), ops.transpose(values, (0, 2, 1, 3)))
+            aggregate = ops.transpose(aggregate, (0, 2, 1, 3))
         return ops.relu(x + self.batch_norm(aggregate + self.U(x), training=training))
 
     def get_config(self):

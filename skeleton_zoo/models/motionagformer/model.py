@@ -22,14 +22,14 @@ import keras
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.models import attention
-from skeleton_zoo.models.common import ShapeCheckedModel, dtype_config
+from skeleton_zoo.models.common import ClipLifter, dtype_config
 from skeleton_zoo.models.motionagformer import layers as magf_layers
 
 __all__ = ["MotionAGFormer", "build"]
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class MotionAGFormer(ShapeCheckedModel):
+class MotionAGFormer(ClipLifter):
     """MotionAGFormer.
 
     Args:
@@ -124,47 +124,15 @@ class MotionAGFormer(ShapeCheckedModel):
         self.dropout, self.attention_dropout = float(dropout), float(attention_dropout)
         self._dtype_config = dtype_config(dtype)
 
-    # The pose-lifting contract (skeleton_zoo.tasks.pose_lifting): a clip model.
-    causal = False
-
+    # The pose-lifting contract (ClipLifter).
     @property
-    def clip_frames(self) -> int:
+    def clip_length(self) -> int:
         return self.num_frames
 
     @property
     def fixed_clip(self) -> bool:
         """True: every call takes exactly `num_frames` frames (the per-frame BatchNorm)."""
         return not self.use_tcn
-
-    @property
-    def receptive_field(self) -> int:
-        return self.num_frames
-
-    @property
-    def in_features(self) -> int:
-        return self.dim_in
-
-    def representation_model(self) -> keras.Model:
-        """keypoints_2d -> representation (B, T, J, dim_rep), after the tanh
-        (official `forward(x, return_rep=True)`), sharing this model's weights."""
-        return keras.Model(self.input, self.get_layer("rep_logit").output, name=f"{self.name}_representation")
-
-    def check_input_shape(self, shape):
-        where = f"MotionAGFormer '{self.name}'"
-        frames = self.num_frames if self.fixed_clip else "frames"
-        expected = f"(batch, {frames}, {self.layout.num_joints}, {self.dim_in})"
-        if len(shape) != 4:
-            raise ValueError(f"{where}: expected input of rank 4 {expected}, found shape {shape}.")
-        if shape[2] is not None and shape[2] != self.layout.num_joints:
-            raise ValueError(f"{where}: expected {self.layout.num_joints} joints (layout '{self.layout.name}') on "
-                             f"axis 2 of input {expected}, found {shape[2]} (shape {shape}).")
-        if shape[3] is not None and shape[3] != self.dim_in:
-            raise ValueError(f"{where}: expected {self.dim_in} values per joint on axis 3 of input {expected}, "
-                             f"found {shape[3]} (shape {shape}).")
-        if self.fixed_clip and shape[1] is not None and shape[1] != self.num_frames:
-            raise ValueError(f"{where}: expected exactly {self.num_frames} frames on axis 1 of input {expected} "
-                             f"(its temporal graph normalises per frame), found {shape[1]} (shape {shape}); "
-                             f"run other lengths in clips (skeleton_zoo.evaluation.protocols.predict_sequences).")
 
     def get_config(self):
         return {

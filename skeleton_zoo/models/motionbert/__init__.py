@@ -23,10 +23,11 @@ FAMILY = registry.register_family(registry.Family(
     overrides=("layout", "max_frames", "dim_feat", "dim_rep", "depth", "num_heads", "mlp_ratio", "att_fuse", "dropout",
                "attention_dropout", "dtype"),
     official_rules="skeleton_zoo.models.motionbert.official_keys:official_rules",
-    # configs/pose3d/MB_train_h36m.yaml: AdamW lr 2e-4 (weight decay 0.01) x0.99 per epoch, batch 32,
+    # configs/pose3d/MB_train_h36m.yaml: MPJPE + 0.5 N-MPJPE + 20 velocity, AdamW lr 2e-4 (weight decay 0.01) x0.99 per epoch, batch 32,
     # 120 epochs on 243-frame clips (stride 81).
     recipe=registry.Recipe(epochs=120, batch_size=32, learning_rate=2e-4, default_dataset="human36m/cpn_ft_h36m_dbb",
-                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
+                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01,
+                           loss_weights={"scale": 0.5, "velocity": 20.0}),
     keras_modules=("skeleton_zoo.models.motionbert.model",),
     keypoint_normalization="crop",  # infer_wild.py's default: crop_scale over the whole video
 ), presets=PRESETS)

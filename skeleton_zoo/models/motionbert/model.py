@@ -17,7 +17,7 @@ from __future__ import annotations
 import keras
 
 from skeleton_zoo import layouts as layouts_lib
-from skeleton_zoo.models.common import ShapeCheckedModel, dtype_config
+from skeleton_zoo.models.common import ClipLifter, dtype_config
 from skeleton_zoo.models import attention
 from skeleton_zoo.models.motionbert import layers as mb_layers
 
@@ -25,7 +25,7 @@ __all__ = ["DSTformer", "build"]
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class DSTformer(ShapeCheckedModel):
+class DSTformer(ClipLifter):
     """The DSTformer backbone with its 3D pose head.
 
     Args:
@@ -80,46 +80,13 @@ class DSTformer(ShapeCheckedModel):
         self.dropout, self.attention_dropout = float(dropout), float(attention_dropout)
         self._dtype_config = dtype_config(dtype)
 
-    # The pose-lifting contract (skeleton_zoo.tasks.pose_lifting): a clip model.
-    causal = False
+    # The pose-lifting contract (ClipLifter): shorter clips run as they are (the official last clip).
+    REPRESENTATION_LAYER = "pre_logits"
+    fixed_clip = False
 
     @property
-    def clip_frames(self) -> int:
-        """The longest clip one call takes (every output frame sees all of it)."""
+    def clip_length(self) -> int:
         return self.max_frames
-
-    @property
-    def fixed_clip(self) -> bool:
-        """False: shorter clips run as they are (the official last clip)."""
-        return False
-
-    @property
-    def receptive_field(self) -> int:
-        return self.max_frames
-
-    @property
-    def in_features(self) -> int:
-        return self.dim_in
-
-    def representation_model(self) -> keras.Model:
-        """keypoints_2d (B, T, J, dim_in) -> representation (B, T, J, dim_rep),
-        after the tanh (official `get_representation`), sharing this model's weights."""
-        return keras.Model(self.input, self.get_layer("pre_logits").output, name=f"{self.name}_representation")
-
-    def check_input_shape(self, shape):
-        where = f"DSTformer '{self.name}'"
-        expected = f"(batch, frames <= {self.max_frames}, {self.layout.num_joints}, {self.dim_in})"
-        if len(shape) != 4:
-            raise ValueError(f"{where}: expected input of rank 4 {expected}, found shape {shape}.")
-        if shape[2] is not None and shape[2] != self.layout.num_joints:
-            raise ValueError(f"{where}: expected {self.layout.num_joints} joints (layout '{self.layout.name}') on "
-                             f"axis 2 of input {expected}, found {shape[2]} (shape {shape}).")
-        if shape[3] is not None and shape[3] != self.dim_in:
-            raise ValueError(f"{where}: expected {self.dim_in} values per joint on axis 3 of input {expected}, "
-                             f"found {shape[3]} (shape {shape}).")
-        if shape[1] is not None and not 1 <= shape[1] <= self.max_frames:
-            raise ValueError(f"{where}: expected 1 to {self.max_frames} frames on axis 1 of input {expected}, "
-                             f"found {shape[1]} (shape {shape}); run longer sequences in clips.")
 
     def get_config(self):
         return {

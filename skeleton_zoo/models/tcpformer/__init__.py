@@ -26,10 +26,11 @@ FAMILY = registry.register_family(registry.Family(
                "qkv_bias", "qk_scale", "use_layer_scale", "layer_scale_init_value", "dropout", "attention_dropout",
                "dtype"),
     official_rules="skeleton_zoo.models.tcpformer.official_keys:official_rules",
-    # configs/h36m/TCPFormer_h36m_243.yaml: AdamW lr 5e-4 (weight decay 0.01) x0.99 per epoch, batch 4
+    # configs/h36m/TCPFormer_h36m_243.yaml: MPJPE + 0.5 N-MPJPE + 20 velocity, AdamW lr 5e-4 (weight decay 0.01) x0.99 per epoch, batch 4
     # (8 for the 81-frame model), 90 epochs on clips of n_frames (stride n_frames / 3).
     recipe=registry.Recipe(epochs=90, batch_size=4, learning_rate=5e-4, default_dataset="human36m/cpn_ft_h36m_dbb",
-                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
+                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01,
+                           loss_weights={"scale": 0.5, "velocity": 20.0}),
     keras_modules=("skeleton_zoo.models.tcpformer.model",),
 ), presets=PRESETS)
 

@@ -21,7 +21,7 @@ import keras
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.models import attention
-from skeleton_zoo.models.common import ShapeCheckedModel, dtype_config
+from skeleton_zoo.models.common import ClipLifter, dtype_config
 from skeleton_zoo.models.motionagformer.layers import AGFormerUnit
 from skeleton_zoo.models.tcpformer import layers as tcp_layers
 
@@ -29,7 +29,7 @@ __all__ = ["TCPFormer", "build"]
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
-class TCPFormer(ShapeCheckedModel):
+class TCPFormer(ClipLifter):
     """TCPFormer (official `MemoryInducedTransformer`).
 
     Args:
@@ -96,38 +96,12 @@ class TCPFormer(ShapeCheckedModel):
         self.dropout, self.attention_dropout = float(dropout), float(attention_dropout)
         self._dtype_config = dtype_config(dtype)
 
-    # The pose-lifting contract (skeleton_zoo.tasks.pose_lifting): a fixed-length clip model.
-    causal = False
+    # The pose-lifting contract (ClipLifter): exactly `num_frames` frames.
     fixed_clip = True
 
     @property
-    def clip_frames(self) -> int:
+    def clip_length(self) -> int:
         return self.num_frames
-
-    @property
-    def receptive_field(self) -> int:
-        return self.num_frames
-
-    @property
-    def in_features(self) -> int:
-        return self.dim_in
-
-    def representation_model(self) -> keras.Model:
-        """keypoints_2d -> representation (B, T, J, dim_rep), after the tanh."""
-        return keras.Model(self.input, self.get_layer("rep_logit").output, name=f"{self.name}_representation")
-
-    def check_input_shape(self, shape):
-        where = f"TCPFormer '{self.name}'"
-        expected = f"(batch, {self.num_frames}, {self.layout.num_joints}, {self.dim_in})"
-        if len(shape) != 4:
-            raise ValueError(f"{where}: expected input of rank 4 {expected}, found shape {shape}.")
-        for axis, name, want in ((1, "frames", self.num_frames), (2, "joints", self.layout.num_joints),
-                                 (3, "values per joint", self.dim_in)):
-            if shape[axis] is not None and shape[axis] != want:
-                raise ValueError(f"{where}: expected {want} {name} on axis {axis} of input {expected}, found "
-                                 f"{shape[axis]} (shape {shape})."
-                                 + (" Run other lengths in clips (skeleton_zoo.evaluation.protocols"
-                                    ".predict_sequences)." if axis == 1 else ""))
 
     def get_config(self):
         return {
