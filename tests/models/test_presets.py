@@ -24,8 +24,20 @@ def _params(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
+# Parameter counts do not depend on the backend: on JAX (the second CI pass) only each family's
+# smallest preset is built, the rest are counted on TensorFlow.
+_SMALLEST = {}
+for _name, _layout in DECLARED:
+    _preset = registry.get_preset(_name)
+    _best = _SMALLEST.get(_preset.family)
+    if _best is None or _preset.parameters[_layout] < registry.get_preset(_best[0]).parameters[_best[1]]:
+        _SMALLEST[_preset.family] = (_name, _layout)
+
+
 @pytest.mark.parametrize("name, layout", DECLARED, ids=[f"{n}-{l}" for n, l in DECLARED])
 def test_declared_parameter_counts_equal_the_built_models(name, layout):
+    if keras.backend.backend() == "jax" and (name, layout) not in _SMALLEST.values():
+        pytest.skip("counted on TensorFlow (parameter counts do not depend on the backend)")
     preset = registry.get_preset(name)
     options = {} if layout == preset.layout else {"layout": layout}
     model = skeleton_zoo.load(name, **options)
