@@ -43,7 +43,7 @@ __all__ = ["Family", "Preset", "Recipe", "OfficialWeights", "PaperResult", "regi
 
 BUILTIN_FAMILIES = ("skeleton_zoo.models.gast", "skeleton_zoo.models.sttr", "skeleton_zoo.models.videopose3d",
                     "skeleton_zoo.models.motionbert", "skeleton_zoo.models.motionagformer",
-                    "skeleton_zoo.models.tcpformer")
+                    "skeleton_zoo.models.tcpformer", "skeleton_zoo.models.pyskl")
 PLUGINS_VARIABLE = "SKELETON_ZOO_PLUGINS"
 ENTRY_POINT_GROUP = "skeleton_zoo.families"
 
@@ -73,8 +73,9 @@ class Recipe:
         optimizer: "adam" (amsgrad, as VideoPose3D / GAST-Net), "adamw"
             (decoupled weight decay, as MotionBERT) or "sgd_nesterov"
             (momentum, PyTorch-style coupled L2 weight decay).
-        schedule: "exponential" (x `lr_decay` per epoch) or "steps" (x0.1 at
-            each fraction of the epochs in `lr_drops`).
+        schedule: "exponential" (x `lr_decay` per epoch), "steps" (x0.1 at
+            each fraction of the epochs in `lr_drops`) or "cosine" (per step,
+            to 0).
         lr_decay: float, per-epoch factor of the exponential schedule.
         lr_drops: fractions of the epochs where the step schedule drops.
         momentum: SGD momentum. weight_decay: SGD's L2 or AdamW's decay.

@@ -12,6 +12,11 @@ import tempfile
 import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+if os.environ.get("KERAS_BACKEND") == "jax":
+    # The JAX pass compiles every new shape of every op once (eager ops, variable initialisers); the tests' models
+    # are tiny, so compile time is what they spend. Cheaper XLA code generation halves it; results stay float32-exact
+    # within the parity tolerances.
+    os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -26,6 +31,10 @@ HUMANEVA_DUMMY = BUILDERS / "humaneva" / "dummy_data"
 
 requires_tensorflow = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
                                          reason="TensorFlow graph behaviour (tf.function)")
+# Checks whose subject does not depend on the backend (command lines, file conversion, numpy graph code) run on
+# TensorFlow only; the JAX pass (.ci/run) is for the models' numerics.
+backend_independent = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                         reason="backend-independent; run on TensorFlow")
 
 
 def load_gast_fixture(name):

@@ -34,7 +34,7 @@ import numpy as np
 __all__ = [
     "NUM_JOINTS", "MAX_BODY_SLOTS", "NUM_PERSONS", "MAX_FRAMES", "SkeletonFileError",
     "SampleId", "parse_sample_name", "read_skeleton", "select_bodies", "pre_normalize",
-    "process_skeleton", "rotation_matrix", "pad_like_official",
+    "process_skeleton", "rotation_matrix", "angle_between", "pad_like_official",
 ]
 
 NUM_JOINTS = 25
@@ -225,7 +225,8 @@ def select_bodies(slots: np.ndarray, num_persons: int = NUM_PERSONS) -> np.ndarr
     return slots[order]
 
 
-def _angle_between(v1, v2) -> float:
+def angle_between(v1, v2) -> float:
+    """The angle (radians) between two 3-vectors; 0 when either is ~0 (as the official code)."""
     if np.abs(v1).sum() < 1e-6 or np.abs(v2).sum() < 1e-6:
         return 0.0
     v1 = v1 / np.linalg.norm(v1)
@@ -254,7 +255,7 @@ def _align(x: np.ndarray, origin: np.ndarray, joints, target) -> None:
     """Rotates every non-empty frame of every non-empty person (in place) so
     that person 0's frame-0 bone joints[0] -> joints[1] is parallel to target."""
     bone = x[0, 0, joints[1]] - x[0, 0, joints[0]]
-    matrix = rotation_matrix(np.cross(bone, target), _angle_between(bone, np.asarray(target, np.float64)))
+    matrix = rotation_matrix(np.cross(bone, target), angle_between(bone, np.asarray(target, np.float64)))
     for p in range(x.shape[0]):
         if x[p].sum() == 0:
             continue

@@ -7,7 +7,9 @@
 - "sgd_nesterov": SGD, Nesterov momentum, PyTorch-style coupled L2 weight
   decay (`SGDWithL2`; ST-TR, PYSKL).
 - "exponential": lr x `lr_decay` after every epoch;
-- "steps": lr x0.1 at each fraction of the epochs in `lr_drops`.
+- "steps": lr x0.1 at each fraction of the epochs in `lr_drops`;
+- "cosine": lr (1 + cos(pi step / total steps)) / 2 at every step, to 0
+  (mmcv's `CosineAnnealing` with `by_epoch=False, min_lr=0`; PYSKL).
 """
 
 from __future__ import annotations
@@ -53,7 +55,9 @@ def make_schedule(recipe, learning_rate: float, steps_per_epoch: int, epochs: in
         boundaries = [int(round(f * epochs)) * steps_per_epoch - 1 for f in recipe.lr_drops]
         return keras.optimizers.schedules.PiecewiseConstantDecay(
             boundaries, [learning_rate * 0.1 ** k for k in range(len(boundaries) + 1)])
-    raise ValueError(f"Recipe: unknown schedule {recipe.schedule!r}; expected 'exponential' or 'steps'.")
+    if recipe.schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps_per_epoch * epochs, alpha=0.0)
+    raise ValueError(f"Recipe: unknown schedule {recipe.schedule!r}; expected 'exponential', 'steps' or 'cosine'.")
 
 
 def make_optimizer(recipe, learning_rate):

@@ -20,7 +20,7 @@ from skeleton_zoo.weights.checkpoint import CheckpointError, UnsafeCheckpointErr
 from skeleton_zoo.weights.state_dict import WeightsMismatchError
 
 import torch_format
-from conftest import FIXTURES, load_gast_fixture
+from conftest import FIXTURES, backend_independent, load_gast_fixture
 
 GAST_FILES = {
     "zip": FIXTURES / "gast" / "gast_h36m17_w333_c16.zip.bin",
@@ -329,6 +329,7 @@ def test_presets_name_official_files():
 
 
 # --- python -m skeleton_zoo convert -----------------------------------------------------
+@backend_independent
 def test_convert_writes_checked_keras_weights(tmp_path):
     from skeleton_zoo.weights.convert import convert_checkpoints as convert
 
@@ -355,6 +356,7 @@ def test_convert_failure_leaves_no_output(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@backend_independent
 def test_convert_command_line(tmp_path):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     source = tmp_path / "27_frame_model.bin"

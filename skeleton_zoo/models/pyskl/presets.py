@@ -1,0 +1,77 @@
+"""PYSKL presets, as data: the published configurations (configs/<model>/
+*.py) with the released checkpoints (download.openmmlab.com, one file per
+dataset, skeleton source and input stream `j` / `b` / `jm` / `bm`).
+
+Every preset takes `layout="ntu25"` (3D Kinect joints, x y z) or
+`layout="coco17"` (2D HRNet keypoints, x y score) and `num_classes`.
+Parameter counts are trainable parameters at 60 classes; the test checks them
+against the built models.
+"""
+
+from skeleton_zoo.registry import OfficialWeights, PaperResult, Preset
+
+_HOST = "https://download.openmmlab.com/mmaction/pyskl/ckpt"
+_DATASETS = (("ntu60_xsub", "NTU RGB+D 60 X-Sub"), ("ntu60_xview", "NTU RGB+D 60 X-View"),
+             ("ntu120_xsub", "NTU RGB+D 120 X-Sub"), ("ntu120_xset", "NTU RGB+D 120 X-Set"))
+_STREAMS = {"j": "joint", "b": "bone", "jm": "joint motion", "bm": "bone motion"}
+_SKELETONS = {"3dkp": ("official 3D skeletons", "layout='ntu25'"), "hrnet": ("HRNet 2D keypoints", "layout='coco17'")}
+
+
+def _checkpoints(folder: str, prefix: str):
+    """Every released file: dataset x skeleton source x stream."""
+    return tuple(
+        OfficialWeights(
+            f"{prefix}_{dataset}_{skeleton}/{stream}.pth",
+            f"{_HOST}/{folder}/{prefix}_{dataset}_{skeleton}/{stream}.pth",
+            dataset=f"{title}, {source}, {_STREAMS[stream]} stream",
+            note=f"{hint}{', num_classes=120' if dataset.startswith('ntu120') else ''}",
+        )
+        for dataset, title in _DATASETS for skeleton, (source, hint) in _SKELETONS.items() for stream in _STREAMS
+    )
+
+
+def _results(top1):
+    """The four-stream (2:2:1:1) 3D top-1 of each dataset, PYSKL README."""
+    return tuple(PaperResult(f"{title} (3D, joint + bone + motions, 2:2:1:1)", "top-1", value, "%")
+                 for (_, title), value in zip(_DATASETS, top1))
+
+
+PRESETS = (
+    Preset(
+        name="stgcn_pp", family="pyskl",
+        description="ST-GCN++ (PYSKL): learnable graphs with residual, multi-branch temporal convs, 10 stages",
+        config={"backbone": "stgcn", "adaptive": "init", "graph_residual": True, "temporal": "mstcn",
+                "data_bn_type": "VC", "layout": "ntu25", "num_classes": 60},
+        layout="ntu25", clip_frames=100, num_classes=60,
+        parameters={"ntu25": 1_403_144, "coco17": 1_393_016},
+        official_weights=_checkpoints("stgcnpp", "stgcnpp"),
+        paper=_results((92.1, 97.0, 87.5, 89.8)),
+    ),
+    Preset(
+        name="ctrgcn", family="pyskl",
+        description="CTR-GCN (PYSKL): channel-wise topology refinement, multi-scale temporal convs, 10 stages",
+        config={"backbone": "ctrgcn", "data_bn_type": "MVC", "layout": "ntu25", "num_classes": 60},
+        layout="ntu25", clip_frames=100, num_classes=60,
+        parameters={"ntu25": 1_446_672, "coco17": 1_436_496},
+        official_weights=_checkpoints("ctrgcn", "ctrgcn_pyskl"),
+        paper=_results((92.1, 97.0, 88.1, 89.9)),
+    ),
+    Preset(
+        name="aagcn", family="pyskl",
+        description="AAGCN (PYSKL): adaptive data-dependent graphs with spatial, temporal and channel attention",
+        config={"backbone": "aagcn", "data_bn_type": "MVC", "layout": "ntu25", "num_classes": 60},
+        layout="ntu25", clip_frames=100, num_classes=60,
+        parameters={"ntu25": 3_781_668, "coco17": 3_760_228},
+        official_weights=_checkpoints("aagcn", "aagcn_pyskl"),
+    ),
+    Preset(
+        name="msg3d", family="pyskl",
+        description="MS-G3D (PYSKL): multi-scale graph convs and unified spatio-temporal window graphs",
+        config={"backbone": "msg3d", "base_channels": 96, "graph_mode": "binary_adj", "data_bn_type": "MVC",
+                "num_gcn_scales": 13, "num_g3d_scales": 6, "layout": "ntu25", "num_classes": 60},
+        layout="ntu25", clip_frames=100, num_classes=60,
+        parameters={"ntu25": 3_194_595, "coco17": 2_975_763},
+        official_weights=_checkpoints("msg3d", "msg3d_pyskl"),
+        paper=_results((91.7, 96.9, 87.8, 89.6)),
+    ),
+)
