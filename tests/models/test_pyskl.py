@@ -203,3 +203,20 @@ def test_input_errors():
         pyskl_layers.SpatialGraphConv(8, adaptive="learned")
     with pytest.raises(ValueError, match="`backbone` must be one of"):
         pyskl.GCNRecognizer(backbone="stgcn++")
+
+
+@backend_independent  # export runs on TensorFlow
+def test_channelwise_topology_model_exports_to_onnx(tmp_path):
+    """CTR-GCN's frame-mean projections once broke tf2onnx's shape inference (a rank-3 matmul after the mean)."""
+    import os
+    import subprocess
+    import sys
+
+    options = ["--option", "num_classes=12", "--option", "base_channels=8", "--option", "num_stages=3",
+               "--option", "layout='coco17'"]
+    result = subprocess.run([sys.executable, "-m", "export", "--model", "ctrgcn", *options, "--format", "onnx",
+                             "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
+                            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| onnx"))
+    assert row.rstrip(" |").endswith("yes") and (tmp_path / "ctrgcn.onnx").exists()

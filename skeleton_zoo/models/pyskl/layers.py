@@ -371,7 +371,6 @@ class STGCNBlock(_GraphTemporalBlock):
                                            dtype=policy)
         self.shortcut = None
 
-
     def get_config(self):
         config = super().get_config()
         config.update({"units": self.units, "stride": self.stride, "residual": self.residual,
@@ -446,7 +445,8 @@ class ChannelwiseTopologyGraphConv(keras.layers.Layer):
         r, o = self.relation_channels, self.units
         cast = lambda w: ops.cast(w, self.compute_dtype)  # noqa: E731
         # The frame mean commutes with the 1x1 convs (official: conv, then mean over T).
-        m = ops.mean(x, axis=1)  # (B, V, C)
+        # Rank-2 matmuls: tf2onnx mis-infers the shapes of a rank-3 x rank-2 one after the mean.
+        m = ops.reshape(ops.mean(x, axis=1), (-1, x.shape[-1]))  # (B * V, C)
         q = ops.reshape(ops.matmul(m, cast(self.query)) + cast(self.query_bias), (-1, v, k, r))
         kk = ops.reshape(ops.matmul(m, cast(self.key)) + cast(self.key_bias), (-1, v, k, r))
         relation = ops.tanh(q[:, :, None] - kk[:, None])  # (B, U, V, K, R)
@@ -612,7 +612,6 @@ class CTRGCNBlock(_GraphTemporalBlock):
                                      dropout=self.dropout, name="tcn", dtype=policy)
         self.shortcut = None
 
-
     def get_config(self):
         config = super().get_config()
         config.update({"units": self.units, "stride": self.stride, "residual": self.residual,
@@ -768,7 +767,6 @@ class AAGCNBlock(_GraphTemporalBlock):
         self.gcn = AdaptiveAttentionGraphConv(self.units, self.layout, self.graph_mode, name="gcn", dtype=policy)
         self.tcn = DilatedTemporalConv(self.units, 9, self.stride, dropout=self.dropout, name="tcn", dtype=policy)
         self.shortcut = None
-
 
     def get_config(self):
         config = super().get_config()
