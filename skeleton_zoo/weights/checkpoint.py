@@ -209,8 +209,22 @@ class _RandomStateRecord:
         self.state = state
 
 
+_NUMPY_SCALAR = np.float64(0).__reduce__()[0]
+
+
+def _float64_scalar(dtype, *data):
+    """numpy's scalar reconstructor for `numpy.float64` only: MotionBERT's
+    training checkpoints pickle `min_loss` as one; a checkpoint needs no other
+    numpy scalar, so every other dtype is refused."""
+    if not isinstance(dtype, np.dtype) or dtype != np.dtype(np.float64):
+        raise safe_pickle.RefusedGlobalError("numpy", f"{getattr(dtype, 'name', type(dtype).__name__)} scalar")
+    return _NUMPY_SCALAR(dtype, *data)
+
+
 def _allowed_globals() -> dict[tuple[str, str], Any]:
     allowed: dict[tuple[str, str], Any] = dict(safe_pickle.NUMPY_GLOBALS)
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "scalar")] = _float64_scalar
     allowed.update({
         ("collections", "OrderedDict"): collections.OrderedDict,
         ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,

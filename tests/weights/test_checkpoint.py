@@ -225,6 +225,21 @@ def test_malicious_pickles_are_refused_and_never_run(where, exploit, tmp_path):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("scalar, accepted", [(np.float64(0.25), True), (np.int64(3), False),
+                                             (np.float32(0.5), False), (np.bool_(True), False)])
+def test_only_numpy_float64_scalars_are_admitted(scalar, accepted, tmp_path):
+    """MotionBERT pickles `min_loss` as a numpy.float64; no other numpy scalar is let in."""
+    _, state, _ = load_gast_fixture("gast_h36m17_w333_c16")
+    path = tmp_path / "container.bin"
+    torch_format.save_zip({"model_pos": torch_format.tensors(state), "min_loss": scalar}, path)
+    if accepted:
+        contents = checkpoint.read_checkpoint(path).contents
+        assert type(contents["min_loss"]) is np.float64 and contents["min_loss"] == 0.25
+    else:
+        with pytest.raises(UnsafeCheckpointError, match=rf"refused to load global 'numpy\.{scalar.dtype.name} scalar'"):
+            checkpoint.read_checkpoint(path)
+
+
 def test_whole_pickled_model_gets_a_hint(tmp_path):
     path = tmp_path / "model.pt"
     torch_format.save_zip(collections.OrderedDict(a=1), path)  # then swap in a user class
