@@ -16,7 +16,8 @@ needs is computed here from a layout, so a model never hard-codes a joint count:
   from joint coordinates ("joint", "joint+bone").
 
 Built-in layouts are looked up by name with `get_layout` ("h36m17",
-"h36m16", "h36m19", "humaneva15", "coco17", "ntu25"); a user layout is made
+"h36m16", "h36m19", "humaneva15", "coco17", "ntu25", "openpose18"); a user
+layout is made
 with `SkeletonLayout.from_parents`.
 """
 
@@ -67,6 +68,10 @@ class SkeletonLayout:
             `joints_right[k]` mirrors `joints_left[k]`.
         distal_joints: tuple of int. Extremities; GAST-Net gives them a
             second-order kinematic neighbourhood.
+        bone_parents: tuple of int or None. The joint each bone vector is
+            taken from (-1: a zero bone), when a dataset's bone convention
+            differs from the graph's tree (ST-TR's Kinetics bones hang the neck
+            from the nose). Defaults to None: `parents`.
 
     Use `SkeletonLayout.from_parents` to build one with defaults and checks;
     the constructor validates too.
@@ -78,10 +83,13 @@ class SkeletonLayout:
     joints_left: tuple[int, ...]
     joints_right: tuple[int, ...]
     distal_joints: tuple[int, ...]
+    bone_parents: tuple[int, ...] | None = None
 
     def __post_init__(self):
         for field in ("parents", "joints_left", "joints_right", "distal_joints"):
             object.__setattr__(self, field, _as_int_tuple(getattr(self, field), field))
+        if self.bone_parents is not None:
+            object.__setattr__(self, "bone_parents", _as_int_tuple(self.bone_parents, "bone_parents"))
         object.__setattr__(self, "joint_names", tuple(str(n) for n in self.joint_names))
         self._validate()
 
@@ -174,6 +182,12 @@ class SkeletonLayout:
             raise ValueError(
                 f"{where}: joints {sorted(both)} are in both `joints_left` and `joints_right`."
             )
+        if self.bone_parents is not None and (
+                len(self.bone_parents) != v or any(not -1 <= p < v for p in self.bone_parents)):
+            raise ValueError(
+                f"{where}: `bone_parents` must hold {v} entries, each -1 or a joint index in [0, {v}), "
+                f"found {list(self.bone_parents)}."
+            )
 
     # --- properties ---------------------------------------------------------
     @property
@@ -205,6 +219,7 @@ class SkeletonLayout:
             "joints_left": list(self.joints_left),
             "joints_right": list(self.joints_right),
             "distal_joints": list(self.distal_joints),
+            **({} if self.bone_parents is None else {"bone_parents": list(self.bone_parents)}),
         }
 
     @classmethod
@@ -282,10 +297,12 @@ def spatial_partitions(layout: SkeletonLayout) -> np.ndarray:
 
 
 def joints_to_bones(joints, layout: SkeletonLayout, joint_axis: int = -2):
-    """Bone vectors: each joint minus its parent; the root's bone is zero.
+    """Bone vectors: each joint minus its parent (`layout.bone_parents` when
+    set); the root's bone is zero.
 
     For NTU-25 these are exactly the official `ntu_gen_bones` pairs, whose
-    (21, 21) pair gives the spine-shoulder root a zero bone.
+    (21, 21) pair gives the spine-shoulder root a zero bone; for OpenPose-18
+    its 'kinetics' pairs (the nose's bone is zero, the neck's is neck - nose).
 
     Args:
         joints: array or tensor (..., V, C) (joints on `joint_axis`).
@@ -302,15 +319,17 @@ def joints_to_bones(joints, layout: SkeletonLayout, joint_axis: int = -2):
             f"joints_to_bones: expected {layout.num_joints} joints (layout '{layout.name}') on "
             f"axis {joint_axis}, found shape {tuple(joints.shape)}."
         )
-    parents = np.array([p if p >= 0 else i for i, p in enumerate(layout.parents)])
+    source = layout.parents if layout.bone_parents is None else layout.bone_parents
+    parents = np.array([p if p >= 0 else i for i, p in enumerate(source)])
     if isinstance(joints, np.ndarray):
         return joints - np.take(joints, parents, axis=joint_axis)
     return joints - ops.take(joints, parents, axis=joint_axis)
 
 
-# What an action model's input channels hold, and how many there are per
-# coordinate channel of the joints.
-SKELETON_FEATURES = {"joint": 1, "joint+bone": 2}
+# What an action model's input channels hold: "+"-joined parts, each
+# "joint" (the coordinates) or "bone" (joint minus parent), concatenated on
+# the channel axis in that order: "joint+bone" is the ST-TR bone models' input.
+SKELETON_FEATURES = ("joint", "bone")
 
 
 def skeleton_features(joints, features: str, layout: SkeletonLayout, joint_axis: int = -2):
@@ -318,24 +337,27 @@ def skeleton_features(joints, features: str, layout: SkeletonLayout, joint_axis:
 
     Args:
         joints: array or tensor (..., V, C), joints on `joint_axis`.
-        features: "joint" (the coordinates) or "joint+bone" ([joints ||
-            bones] on the channel axis: the bone models' 2C channels).
+        features: "+"-joined parts of `SKELETON_FEATURES`, e.g. "joint"
+            (the coordinates), "joint+bone" ([joints || bones]: the bone
+            models' 2C channels) or "joint+joint+bone" (an ensemble of both).
         layout: the skeleton layout, V joints.
 
     Returns:
-        (..., V, C) or (..., V, 2C), same type as `joints`.
+        (..., V, P * C) for P parts, same type as `joints`.
     """
-    if features not in SKELETON_FEATURES:
-        raise ValueError(f"skeleton_features: `features` must be one of {list(SKELETON_FEATURES)}, "
+    parts = str(features).split("+")
+    if not all(part in SKELETON_FEATURES for part in parts):
+        raise ValueError(f"skeleton_features: `features` must be '+'-joined parts of {list(SKELETON_FEATURES)}, "
                          f"found {features!r}.")
-    if features == "joint":
+    if parts == ["joint"]:
         return joints
-    bones = joints_to_bones(joints, layout, joint_axis=joint_axis)
+    bones = joints_to_bones(joints, layout, joint_axis=joint_axis) if "bone" in parts else None
+    pieces = [joints if part == "joint" else bones for part in parts]
     if isinstance(joints, np.ndarray):
-        return np.concatenate([joints, bones], axis=-1)
+        return np.concatenate(pieces, axis=-1)
     from keras import ops
 
-    return ops.concatenate([joints, bones], axis=-1)
+    return ops.concatenate(pieces, axis=-1)
 
 
 # --- built-in layouts --------------------------------------------------------
@@ -483,4 +505,25 @@ NTU25 = register_layout(
         distal_joints=(3, 15, 19, 21, 22, 23, 24),
     ),
     "ntu",
+)
+
+# OpenPose-18 (COCO-18) keypoints of Kinetics-Skeleton, rooted at the neck so
+# that (joint, parent) are exactly ST-GCN's / ST-TR's Kinetics inward edges
+# (`st_gcn/graph/kinetics.py`; the hips hang from the shoulders).
+OPENPOSE18 = register_layout(
+    SkeletonLayout(
+        name="openpose18",
+        joint_names=(
+            "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
+            "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
+            "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
+        ),
+        parents=(1, -1, 1, 2, 3, 1, 5, 6, 2, 8, 9, 5, 11, 12, 0, 0, 14, 15),
+        joints_left=(5, 6, 7, 11, 12, 13, 15, 17),
+        joints_right=(2, 3, 4, 8, 9, 10, 14, 16),
+        distal_joints=(4, 7, 10, 13, 16, 17),
+        # ST-TR's `ntu_gen_bones.py` 'kinetics' pairs: (0, 0), (1, 0), then the tree.
+        bone_parents=(-1, 0, 1, 2, 3, 1, 5, 6, 2, 8, 9, 5, 11, 12, 0, 0, 14, 15),
+    ),
+    "openpose", "kinetics",
 )

@@ -43,7 +43,7 @@ __all__ = ["Family", "Preset", "Recipe", "OfficialWeights", "PaperResult", "regi
 
 BUILTIN_FAMILIES = ("skeleton_zoo.models.gast", "skeleton_zoo.models.sttr", "skeleton_zoo.models.videopose3d",
                     "skeleton_zoo.models.motionbert", "skeleton_zoo.models.motionagformer",
-                    "skeleton_zoo.models.tcpformer", "skeleton_zoo.models.pyskl")
+                    "skeleton_zoo.models.tcpformer", "skeleton_zoo.models.pyskl", "skeleton_zoo.models.motionbert_action")
 PLUGINS_VARIABLE = "SKELETON_ZOO_PLUGINS"
 ENTRY_POINT_GROUP = "skeleton_zoo.families"
 
@@ -194,6 +194,10 @@ class Preset:
         official_weights: the authors' published weights that fit it.
         paper: the paper's results for this configuration.
         streams: ensembles only: stream name -> stream preset name.
+        stream_options: ensembles only: stream name -> options of that
+            stream's build, e.g. {"b": {"stream": "b"}}.
+        stream_weights: ensembles only: stream name -> fusion weight (1 if
+            not given), e.g. PYSKL's {"j": 2, "b": 2, "jm": 1, "bm": 1}.
         fusion: ensembles only: "logits" or "softmax".
         task: filled from the family at registration.
     """
@@ -210,6 +214,8 @@ class Preset:
     official_weights: tuple[OfficialWeights, ...] = ()
     paper: tuple[PaperResult, ...] = ()
     streams: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    stream_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    stream_weights: Mapping[str, float] = dataclasses.field(default_factory=dict)
     fusion: str | None = None
     task: str = ""
 
@@ -269,6 +275,11 @@ def register_preset(preset: Preset) -> Preset:
         if stream_preset is None or stream_preset.task != family.task or stream_preset.streams:
             raise ValueError(f"Ensemble preset '{preset.name}': stream '{stream}' names '{name}', which is not "
                              f"a registered single-model {family.task} preset.")
+    for field in ("stream_options", "stream_weights"):
+        unknown = sorted(set(getattr(preset, field)) - set(preset.streams))
+        if unknown:
+            raise ValueError(f"Ensemble preset '{preset.name}': `{field}` names {unknown}, which are not among "
+                             f"its streams {list(preset.streams)}.")
     known = _PRESETS.get(preset.name)
     if known is not None and known != preset:
         raise ValueError(f"Preset '{preset.name}' is registered already, with another definition.")

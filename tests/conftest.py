@@ -69,9 +69,11 @@ def sttr_fixture_model(args):
     from skeleton_zoo.models.sttr.model import STTR
 
     stream = "spatial" if args["attention"] else "temporal"
+    layout = {"st_gcn.graph.NTU_RGB_D": "ntu25", "st_gcn.graph.Kinetics": "openpose18"}[args["graph"]]
     return STTR(stream, in_channels=args["channel"], num_classes=args["num_class"],
                 num_persons=args["num_person"], backbone=args["backbone_config"],
-                concat_original=args["concat_original"])
+                concat_original=args["concat_original"], layout=layout,
+                double_channel=args["double_channel"], adaptive_graph=args["agcn"])
 
 
 _EXTRACTED = []

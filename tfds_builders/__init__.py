@@ -1,4 +1,6 @@
-"""TFDS builders for NTU RGB+D 60/120, Human3.6M (VideoPose3D's and MotionBERT's
+"""TFDS builders for NTU RGB+D 60/120 (the raw `.skeleton` files, or PYSKL's
+annotation pickles: `pyskl_skeleton`), Kinetics-Skeleton (`kinetics_skeleton`,
+the published OpenPose JSON files), Human3.6M (VideoPose3D's and MotionBERT's
 preprocessing) and HumanEva-I.
 
 Importing this package registers the builders with `tensorflow_datasets`:
@@ -21,6 +23,8 @@ reads files the user downloaded into `manual_dir`; its
 from tfds_builders.human36m.human36m import Human36m
 from tfds_builders.human36m_motionbert.human36m_motionbert import Human36mMotionbert
 from tfds_builders.humaneva.humaneva import Humaneva
+from tfds_builders.kinetics_skeleton.kinetics_skeleton import KineticsSkeleton
 from tfds_builders.ntu_rgbd.ntu_rgbd import NtuRgbd
+from tfds_builders.pyskl_skeleton.pyskl_skeleton import PysklSkeleton
 
-__all__ = ["Human36m", "Human36mMotionbert", "Humaneva", "NtuRgbd"]
+__all__ = ["Human36m", "Human36mMotionbert", "Humaneva", "KineticsSkeleton", "NtuRgbd", "PysklSkeleton"]

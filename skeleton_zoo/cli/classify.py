@@ -33,6 +33,9 @@ def define_flags() -> None:
     flags.DEFINE_integer("top", 5, "Classes listed per file.", lower_bound=1)
     flags.DEFINE_string("render", None, "Also render the first file's skeletons (.gif, .mp4 or .png).")
     flags.DEFINE_integer("batch_size", 8, "Clips per model call.", lower_bound=1)
+    flags.DEFINE_float("width", None, "Image width in pixels of 2D keypoint files (when the file does not say).",
+                       lower_bound=1)
+    flags.DEFINE_float("height", None, "Image height in pixels of 2D keypoint files.", lower_bound=1)
     define_overwrite_flag("--render file")
 
 
@@ -40,14 +43,16 @@ def main(argv) -> int:
     overrides = start(argv, positional=True)
     paths = argv[1:]
     if not paths:
-        raise app.UsageError("expected the .skeleton or .npz file(s) to classify. Example: "
+        raise app.UsageError("expected the .skeleton, .npz or 2D keypoint file(s) to classify. Examples: "
                              "python -m skeleton_zoo classify S001C001P001R001A001.skeleton "
-                             "--model st_tr_2s_joint --weights s_tr.pt,t_tr.pt")
+                             "--model st_tr_2s_joint --weights s_tr.pt,t_tr.pt; python -m skeleton_zoo classify "
+                             "detections.json --model stgcn_pp --option layout=coco17 --weights j.pth")
     from skeleton_zoo.inference import classify
 
     check_output_files(FLAGS.overwrite, render=FLAGS.render)
     results = classify.classify_files(paths, FLAGS.model, weights=FLAGS.weights, top=FLAGS.top,
-                                      overrides=overrides, batch_size=FLAGS.batch_size)
+                                      overrides=overrides, batch_size=FLAGS.batch_size, width=FLAGS.width,
+                                      height=FLAGS.height)
     if FLAGS.weights is None:
         print(f"warning: no --weights given: '{FLAGS.model}' is randomly initialised, its predictions are "
               f"meaningless.", file=sys.stderr)

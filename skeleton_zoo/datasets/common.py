@@ -6,7 +6,7 @@ import tensorflow as tf
 
 __all__ = ["dataset_info", "known_datasets", "shuffle_map_batch"]
 
-BUILDERS = ("human36m", "humaneva", "ntu_rgbd")
+BUILDERS = ("human36m", "humaneva", "kinetics_skeleton", "ntu_rgbd", "pyskl_skeleton")
 
 
 def known_datasets() -> list[str]:
@@ -15,7 +15,8 @@ def known_datasets() -> list[str]:
 
     import tfds_builders  # noqa: F401  (registers the builders)
 
-    return [f"{name}/{config.name}" for name in BUILDERS for config in tfds.builder_cls(name).BUILDER_CONFIGS]
+    return [f"{name}/{config.name}" if config else name for name in BUILDERS
+            for config in tfds.builder_cls(name).BUILDER_CONFIGS or [None]]
 
 
 def _unknown(name: str) -> ValueError:

@@ -6,7 +6,9 @@ VideoPose3D's `UnchunkedGenerator`), averaged with its prediction on the
 mirrored input (test-time flip); MPJPE (Protocol #1), P-MPJPE (#2), N-MPJPE
 and MPJVE in mm, per action as the papers' tables (`skeleton_zoo.evaluation.reports`).
 Action recognition: top-1 / top-5 per stream and fused, per-class accuracy,
-confusion matrix PNG.
+confusion matrix PNG; for PYSKL's models, PYSKL's test protocol (every video
+pre-normalised, its stream features made, 10 clips of 100 frames sampled,
+softmax averaged over the clips, streams fused with their weights).
 
 Used by `python -m skeleton_zoo evaluate` and at the end of training, through the tasks.
 """
@@ -18,7 +20,7 @@ import os
 import numpy as np
 
 __all__ = ["sequence_lifter", "predict_sequences", "evaluate_pose_model", "evaluate_motionbert_protocol",
-           "evaluate_action_models"]
+           "evaluate_action_models", "pyskl_video_scores", "evaluate_pyskl_protocol"]
 
 
 def sequence_lifter(model, flip: bool = True):
@@ -175,6 +177,27 @@ def evaluate_pose_model(model, sequences, flip: bool = True, out: str | None = N
     return {**{k: float(table[k]["Avg"]) for k in keys}, "per_action": reports._jsonable(table)}
 
 
+def _report_classification(logits: dict, labels, builder, out, fusion, weights=None, unit="clips") -> dict:
+    """The classification report of `{stream: (N, classes) scores}`, printed and written to `out`."""
+    from skeleton_zoo.evaluation import reports
+    from skeleton_zoo.utils.files import write_text
+
+    names = builder.info.features["label"].names if "label" in builder.info.features.keys() else None
+    report = reports.classification_report(logits, labels, names, fusion=fusion, weights=weights)
+    for stream, result in report["results"].items():
+        print(f"{stream}: top-1 {100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% "
+              f"({report['num_samples']} {unit})")
+    primary = report["results"][report["primary"]]
+    if out:
+        reports.write_json(report, os.path.join(out, "classification.json"))
+        write_text(os.path.join(out, "classification.md"), reports.format_classification(report) + "\n")
+        reports.save_confusion_matrix_png(primary["confusion_matrix"], report["class_names"],
+                                          os.path.join(out, "confusion_matrix.png"))
+    return {"top1": float(primary["top1"]), "top5": float(primary["top5"]),
+            "streams": {k: {"top1": float(v["top1"]), "top5": float(v["top5"])}
+                        for k, v in report["results"].items()}}
+
+
 def evaluate_action_models(models: dict, dataset, builder, out: str | None = None,
                            fusion: str = "logits") -> dict:
     """Top-1 / top-5 per stream (and fused), per-class accuracy, confusion matrix.
@@ -188,22 +211,92 @@ def evaluate_action_models(models: dict, dataset, builder, out: str | None = Non
     Returns:
         `{"top1": ..., "top5": ..., "streams": {name: {"top1", "top5"}}}` of the primary entry.
     """
-    from skeleton_zoo.evaluation import reports
-    from skeleton_zoo.utils.files import write_text
-
     labels = np.concatenate([y.numpy() for _, y in dataset])
     logits = {name: model.predict(dataset.map(lambda x, y: x), verbose=0) for name, model in models.items()}
-    names = builder.info.features["label"].names if "label" in builder.info.features.keys() else None
-    report = reports.classification_report(logits, labels, names, fusion=fusion)
-    for stream, result in report["results"].items():
-        print(f"{stream}: top-1 {100 * result['top1']:.2f}%, top-5 {100 * result['top5']:.2f}% "
-              f"({report['num_samples']} clips)")
-    primary = report["results"][report["primary"]]
-    if out:
-        reports.write_json(report, os.path.join(out, "classification.json"))
-        write_text(os.path.join(out, "classification.md"), reports.format_classification(report) + "\n")
-        reports.save_confusion_matrix_png(primary["confusion_matrix"], report["class_names"],
-                                          os.path.join(out, "confusion_matrix.png"))
-    return {"top1": float(primary["top1"]), "top5": float(primary["top5"]),
-            "streams": {k: {"top1": float(v["top1"]), "top5": float(v["top5"])}
-                        for k, v in report["results"].items()}}
+    return _report_classification(logits, labels, builder, out, fusion)
+
+
+def pyskl_video_scores(model, joints, layout: str, img_shape=None, clip_len: int = 100, num_clips: int = 10,
+                       batch_size: int = 16):
+    """PYSKL's test-time score of videos for one single-stream model: the
+    whole pipeline of `formats.pyskl.test_clips` (pre-normalisation, the
+    model's stream, `num_clips` uniformly sampled clips), softmax averaged
+    over the clips (`RecognizerGCN.forward_test`).
+
+    Args:
+        model: a classifier whose `input_features` is a PYSKL stream.
+        joints: list of (T, V, M, 3) arrays, our layout: NTU x y z, or COCO
+            x y (pixels) and score.
+        layout: "ntu25" or "coco17".
+        img_shape: COCO only: list of (height, width), one per video.
+        clip_len, num_clips: UniformSampleFrames' test setting. Defaults 100, 10.
+        batch_size: clips per model call.
+
+    Returns:
+        (videos, num_classes) float64 probabilities.
+    """
+    from skeleton_zoo.formats import pyskl
+
+    clips = []
+    for i, video in enumerate(joints):
+        keypoint = np.transpose(np.asarray(video, np.float32), (2, 0, 1, 3))  # (M, T, V, C)
+        if layout == "coco17":
+            clip, _ = pyskl.test_clips(keypoint[..., :2], model.input_features, layout, keypoint[..., 2],
+                                       tuple(img_shape[i]), clip_len, num_clips, model.num_persons)
+        else:
+            clip, _ = pyskl.test_clips(keypoint, model.input_features, layout, None, clip_len=clip_len,
+                                       num_clips=num_clips, num_person=model.num_persons)
+        clips.append(clip)
+    logits = model.predict(np.concatenate(clips), batch_size=batch_size, verbose=0)
+    return pyskl.clip_probabilities(logits.reshape(len(clips), num_clips, -1))
+
+
+def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = None, weights=None,
+                            clip_len: int = 100, num_clips: int = 10, batch_size: int = 16,
+                            num_videos: int | None = None, videos_per_step: int = 64) -> dict:
+    """PYSKL's test protocol: per video, each stream's clip-averaged
+    probabilities (`pyskl_video_scores`); the ensemble is their weighted sum
+    (PYSKL's 2:2:1:1 for j, b, jm, bm). Reports top-1 / top-5 per stream and
+    fused, per-class accuracy and the confusion matrix.
+
+    Args:
+        models: `{stream name: single-stream PYSKL model}`.
+        dataset: a `tf.data.Dataset` of `pyskl_skeleton` examples (`joints`
+            (T, V, M, 3), `label`, and `img_shape` for 2D), not batched.
+        builder: the TFDS builder (class names).
+        out: folder for the report files.
+        weights: `{stream name: weight}`; default 1 each.
+        clip_len, num_clips: UniformSampleFrames' test setting. Defaults 100, 10.
+        batch_size: clips per model call. num_videos: for the progress bar.
+
+    Returns:
+        `{"top1", "top5", "streams": {name: {"top1", "top5"}}}` (fractions).
+    """
+    import keras
+
+    first = next(iter(models.values()))
+    layout = first.layout.name
+    progress = keras.utils.Progbar(num_videos, unit_name="video")
+    scores = {name: [] for name in models}
+    labels = []
+
+    def flush(batch):
+        if not batch:
+            return
+        joints, shapes = [e["joints"] for e in batch], [e.get("img_shape") for e in batch]
+        for name, model in models.items():
+            scores[name].append(pyskl_video_scores(model, joints, layout, shapes, clip_len, num_clips, batch_size))
+        labels.extend(int(e["label"]) for e in batch)
+        progress.add(len(batch))
+
+    batch = []
+    for example in dataset.as_numpy_iterator():
+        batch.append(example)
+        if len(batch) == videos_per_step:
+            flush(batch)
+            batch = []
+    flush(batch)
+    if not labels:
+        raise ValueError("evaluate: the split holds no videos.")
+    probabilities = {name: np.concatenate(s) for name, s in scores.items()}
+    return _report_classification(probabilities, np.asarray(labels), builder, out, "logits", weights, "videos")

@@ -305,6 +305,7 @@ def classification_report(
     labels,
     class_names: Sequence[str] | None,
     fusion: str = "logits",
+    weights: Mapping[str, float] | None = None,
 ) -> dict:
     """Top-1 / top-5, per-class accuracy and confusion matrix per stream.
 
@@ -315,8 +316,11 @@ def classification_report(
         labels: `(N,)` integer class indices in `[0, num_classes)`.
         class_names: `num_classes` names (None: "0", "1", ...).
         fusion: how the fused score of several streams is made: "logits"
-            (sum of the scores, as ST-TR's two-stream evaluation) or
-            "softmax" (sum of softmax probabilities).
+            (weighted sum of the scores as given: ST-TR's two-stream
+            evaluation on logits, PYSKL's on clip-averaged probabilities) or
+            "softmax" (weighted sum of their softmax probabilities).
+        weights: stream name -> weight in the fused sum (PYSKL's 2:2:1:1).
+            Defaults to 1 for every stream.
 
     Returns:
         dict with "num_samples", "num_classes", "class_names",
@@ -396,7 +400,12 @@ def classification_report(
     results = {name: _evaluate_scores(s, labels, num_classes, top_k) for name, s in streams.items()}
     primary = next(iter(streams))
     if len(streams) > 1:
-        fused = sum(scores if fusion == "logits" else _softmax(scores) for scores in streams.values())
+        weights = {name: 1.0 for name in streams} | {str(k): float(v) for k, v in dict(weights or {}).items()}
+        if set(weights) != set(streams):
+            raise ValueError(f"classification_report: `weights` must name the streams {list(streams)}; "
+                             f"found {sorted(weights)}")
+        fused = sum(weights[name] * (scores if fusion == "logits" else _softmax(scores))
+                    for name, scores in streams.items())
         results[FUSED] = _evaluate_scores(fused, labels, num_classes, top_k)
         primary = FUSED
     return {
@@ -405,6 +414,7 @@ def classification_report(
         "class_names": class_names,
         "class_counts": np.bincount(labels, minlength=num_classes),
         "fusion": fusion,
+        "weights": {name: float(w) for name, w in (weights or {}).items()} if len(streams) > 1 else {},
         "top_k": top_k,
         "primary": primary,
         "results": results,
@@ -438,7 +448,9 @@ def format_classification(report: Mapping) -> str:
         "|---|" + "---:|" * len(top_k),
     ]
     for name, entry in results.items():
-        label = f"fused ({fusion})" if name == FUSED else name
+        weights = report.get("weights") or {}
+        ratio = ":".join(f"{w:g}" for w in weights.values()) if len(set(weights.values())) > 1 else ""
+        label = (f"fused ({fusion}" + (f", weights {ratio}" if ratio else "") + ")") if name == FUSED else name
         lines.append(f"| {label} | " + " | ".join(_percent(entry[f'top{k}']) for k in top_k) + " |")
     names = list(results)
     lines += [

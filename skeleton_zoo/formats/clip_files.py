@@ -19,7 +19,7 @@ import numpy as np
 
 from skeleton_zoo.formats.arrays import load_numpy
 
-__all__ = ["InputFileError", "read_clip", "SUFFIXES", "NUM_FRAMES"]
+__all__ = ["InputFileError", "read_clip", "skeleton_file_error", "SUFFIXES", "NUM_FRAMES"]
 
 SUFFIXES = (".skeleton", ".npz")
 NUM_FRAMES = 300  # the official clip length
@@ -42,19 +42,24 @@ def _fit_frames(joints: np.ndarray, num_frames: int) -> np.ndarray:
     return np.concatenate([joints, pad], axis=0)
 
 
+def skeleton_file_error(path, error) -> InputFileError:
+    """An `ntu.SkeletonFileError` as this module's one-line `InputFileError`."""
+    problem = str(error)
+    where = f"NTU skeleton file '{error.path}'" + (f", line {error.line}" if error.line is not None else "")
+    if problem.startswith(where + ": "):
+        problem = problem[len(where) + 2:]
+    if error.line is not None:
+        problem = f"line {error.line}: {problem}"
+    return InputFileError(path, f"malformed NTU skeleton file: {problem}")
+
+
 def _read_skeleton_file(path, num_frames: int) -> np.ndarray:
     from skeleton_zoo.formats import ntu
 
     try:
         joints, _, _, file_frames = ntu.process_skeleton(path, num_frames=num_frames, return_details=True)
     except ntu.SkeletonFileError as error:
-        problem = str(error)
-        where = f"NTU skeleton file '{error.path}'" + (f", line {error.line}" if error.line is not None else "")
-        if problem.startswith(where + ": "):
-            problem = problem[len(where) + 2:]
-        if error.line is not None:
-            problem = f"line {error.line}: {problem}"
-        raise InputFileError(path, f"malformed NTU skeleton file: {problem}") from None
+        raise skeleton_file_error(path, error) from None
     if file_frames == 0:
         raise InputFileError(path, "the skeleton file has zero frames.")
     if not joints.any():

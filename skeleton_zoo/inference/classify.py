@@ -11,6 +11,14 @@ cut or zero-padded to 300 frames. The model gets its own input features
 (`layouts.skeleton_features`: joints, or [joints || bones] for the bone
 presets), as in training.
 
+PYSKL's models (`stgcn_pp`, `ctrgcn`, ..., their `_4s` ensembles) take
+PYSKL's test pipeline instead (`formats.pyskl`: pre-normalisation, the
+model's stream, 10 clips of 100 frames, softmax averaged over the clips,
+streams fused with their weights): with `layout="coco17"` on 2D keypoint
+files from a detector (what `lift` reads: COCO results / GAST / AlphaPose
+JSON, OpenPose folders, arrays; the image size from the file or
+`width`/`height`), with `layout="ntu25"` on raw NTU `.skeleton` files.
+
 Output: the `top` classes of each file (rank, class index, name,
 probability). Probabilities are the softmax of the model's logits; for an
 ensemble, of the fused (summed) logits, or with `fusion="softmax"` the mean
@@ -23,10 +31,10 @@ import os
 
 import numpy as np
 
-from skeleton_zoo.formats.clip_files import NUM_FRAMES, InputFileError, read_clip
+from skeleton_zoo.formats.clip_files import NUM_FRAMES, InputFileError, read_clip, skeleton_file_error
 
-__all__ = ["InputFileError", "read_clip", "class_names", "class_probabilities", "classify_files",
-           "format_results", "render_clip", "NUM_FRAMES"]
+__all__ = ["InputFileError", "read_clip", "class_names", "class_probabilities", "pyskl_probabilities",
+           "classify_files", "format_results", "render_clip", "NUM_FRAMES"]
 
 
 def class_names(num_classes: int) -> list[str]:
@@ -59,6 +67,87 @@ def class_probabilities(model, clips: np.ndarray, batch_size: int = 8) -> np.nda
     return np.asarray(probabilities(model, np.concatenate(outputs, axis=0)), dtype=np.float64)
 
 
+def _is_pyskl(model) -> bool:
+    """Whether every stream of `model` takes a PYSKL stream (j, b, jm, bm)."""
+    from skeleton_zoo.formats.pyskl import STREAMS
+    from skeleton_zoo.tasks.action_recognition import input_features
+
+    streams = model.streams.values() if hasattr(model, "streams") else [model]
+    return all(input_features(m) in STREAMS for m in streams)
+
+
+def _read_video(path):
+    """A file, read before any model is built: raw NTU bodies ("ntu25",
+    (2, T, 25, 3): the two most energetic, as the NTU reader keeps them, for
+    PYSKL's models), detector keypoints ("coco17", `Tracks`: JSON, `.npy`,
+    an `.npz` with `keypoints`, an OpenPose folder), or an already normalised
+    NTU `.npz` ("normalized"); anything else as `read_clip` reports it."""
+    from skeleton_zoo.formats import keypoint_files, ntu
+
+    if path.endswith(".skeleton"):
+        read_clip(path)  # the NTU reader's checks and messages
+        try:
+            return "ntu25", ntu.select_bodies(ntu.read_skeleton(path)).astype(np.float32)
+        except ntu.SkeletonFileError as error:
+            raise skeleton_file_error(path, error) from None
+    keypoints = path.endswith((".json", ".npy")) or os.path.isdir(path)
+    if path.endswith(".npz"):
+        try:
+            with np.load(path) as data:
+                keypoints = "keypoints" in data.files and "joints" not in data.files
+        except (OSError, ValueError):
+            pass
+    if not keypoints:
+        read_clip(path)  # NTU joints (.npz), or the error naming what was expected
+        return "normalized", None
+    try:
+        return "coco17", keypoint_files.read_keypoints(path)
+    except keypoint_files.InputError as error:
+        raise InputFileError(path, str(error).removeprefix(f"{path}: ")) from None
+
+
+def _pyskl_joints(path, kind, data, layout, width, height):
+    """(T, V, M, 3) joints in our layout (COCO: x, y pixels and score) and the
+    image size (height, width), for `evaluation.protocols.pyskl_video_scores`."""
+    if kind != layout:
+        found = {"ntu25": "NTU 3D joints (.skeleton)", "coco17": "2D keypoints from a detector",
+                 "normalized": "already normalised NTU joints (.npz)"}[kind]
+        wanted = {"ntu25": "raw NTU .skeleton files", "coco17": "2D keypoint files (COCO-17)"}[layout]
+        raise InputFileError(path, f"holds {found}; the model (layout '{layout}') takes {wanted}.")
+    if layout == "ntu25":
+        return np.transpose(data, (1, 2, 0, 3)), None
+    width, height = width or data.width, height or data.height
+    if not width or not height:
+        raise InputFileError(path, "image size unknown: pass --width and --height (the file does not say)")
+    keypoints, scores = data.keypoints[:, :, :17], data.scores[:, :, :17]  # Halpe-26 starts with COCO-17
+    missing = ~np.isfinite(keypoints).all(axis=-1)
+    keypoints, scores = np.where(missing[..., None], 0.0, keypoints), np.where(missing, 0.0, scores)
+    order = np.argsort(-scores.sum(axis=(1, 2)), kind="stable")  # PYSKL keeps the first persons: the surest
+    joints = np.concatenate([keypoints, scores[..., None]], axis=-1)[order].astype(np.float32)
+    return np.transpose(joints, (1, 2, 0, 3)), (float(height), float(width))
+
+
+def pyskl_probabilities(model, joints, layout: str, img_shape=None, batch_size: int = 16) -> np.ndarray:
+    """PYSKL's test-time class probabilities of videos (one model, or an
+    ensemble fused with its stream weights).
+
+    Args:
+        model: a PYSKL classifier or ensemble of them.
+        joints: list of (T, V, M, 3) arrays (NTU x y z, or COCO x y score).
+        layout: "ntu25" or "coco17". img_shape: COCO: (height, width) per video.
+
+    Returns:
+        (videos, num_classes) probabilities.
+    """
+    from skeleton_zoo.evaluation.protocols import pyskl_video_scores
+
+    streams = dict(model.streams) if hasattr(model, "streams") else {"model": model}
+    weights = getattr(model, "stream_weights", None) or {name: 1.0 for name in streams}
+    fused = sum(weights[name] * pyskl_video_scores(m, joints, layout, img_shape, batch_size=batch_size)
+                for name, m in streams.items())
+    return fused / float(sum(weights.values()))
+
+
 def _load_model(model, weights, overrides):
     from skeleton_zoo import registry
     from skeleton_zoo.tasks import get_task
@@ -82,11 +171,12 @@ def _load_model(model, weights, overrides):
 
 
 def classify_files(paths, model, weights=None, top: int = 5, overrides=None, batch_size: int = 8,
-                   num_frames: int = NUM_FRAMES) -> list[dict]:
-    """Classifies NTU clips.
+                   num_frames: int = NUM_FRAMES, width: float | None = None, height: float | None = None) -> list[dict]:
+    """Classifies NTU clips, or detector keypoint files with PYSKL's COCO-17 models.
 
     Args:
-        paths: `.skeleton` / `.npz` files (see `read_clip`).
+        paths: `.skeleton` / `.npz` files (see `read_clip`); for PYSKL's
+            models with `layout="coco17"`, keypoint files as `lift` reads them.
         model: an action recognition preset name (e.g. "st_tr_2s_joint") or
             a built action-recognition `keras.Model`.
         weights: for a preset name: as `skeleton_zoo.load`, or "S,T" (or
@@ -96,7 +186,9 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         overrides: preset options for `skeleton_zoo.load`, e.g.
             {"num_classes": 120}.
         batch_size: clips per model call.
-        num_frames: clip length the files are padded or cut to.
+        num_frames: clip length the files are padded or cut to (not PYSKL's
+            models: they sample 10 clips of 100 frames).
+        width, height: image size of 2D keypoint files that do not say it.
 
     Returns:
         One dict per file, in order: `{"file": path, "top": [{"rank": 1,
@@ -116,12 +208,26 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         raise ValueError("classify_files: no input files.")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"classify_files: `top` must be a positive integer, found {top!r}.")
-    clips = np.stack([read_clip(p, num_frames) for p in paths])
+    videos = [_read_video(p) for p in paths]
+    clips = None
+    if all(kind != "coco17" for kind, _ in videos):
+        clips = np.stack([read_clip(p, num_frames) for p in paths])  # read and checked above: cheap
     model = _load_model(model, weights, overrides)
-    if (model.layout.num_joints, model.num_persons) != clips.shape[2:4]:
-        raise ValueError(f"classify reads NTU clips of {clips.shape[2]} joints and {clips.shape[3]} persons; the "
-                         f"model takes input {tuple(model.input_shape)}.")
-    probabilities = class_probabilities(model, clips, batch_size)
+    if _is_pyskl(model):
+        layout = model.layout.name
+        converted = [_pyskl_joints(p, kind, data, layout, width, height) for p, (kind, data) in zip(paths, videos)]
+        probabilities = pyskl_probabilities(model, [j for j, _ in converted], layout, [s for _, s in converted],
+                                            batch_size)
+    else:
+        if clips is None:
+            path = next(p for p, (kind, _) in zip(paths, videos) if kind == "coco17")
+            raise InputFileError(path, f"holds 2D keypoints; '{model.name}' takes NTU 3D joints. 2D keypoints "
+                                       f"classify with PYSKL's COCO-17 models, e.g. --model stgcn_pp "
+                                       f"--option layout=coco17.")
+        if (model.layout.num_joints, model.num_persons) != clips.shape[2:4]:
+            raise ValueError(f"classify reads NTU clips of {clips.shape[2]} joints and {clips.shape[3]} persons; "
+                             f"the model takes input {tuple(model.input_shape)}.")
+        probabilities = class_probabilities(model, clips, batch_size)
     names = class_names(probabilities.shape[1])
     k = min(int(top), probabilities.shape[1])
     results = []

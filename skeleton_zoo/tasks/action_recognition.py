@@ -8,7 +8,9 @@ The contract of a classifier (`ActionRecognition.required_attributes`):
     model.in_channels     C
     model.num_classes
     model.input_features  optional: what the C channels hold, "joint" (the
-                          default) or "joint+bone" (`layouts.skeleton_features`)
+                          default), "joint+bone" (`layouts.skeleton_features`),
+                          or a PYSKL stream "j" / "b" / "jm" / "bm"
+                          (`formats.pyskl`; evaluated with PYSKL's protocol)
     model.to_probabilities(scores)  optional: scores -> class probabilities
                           (default: softmax of logits)
 
@@ -60,7 +62,8 @@ class ActionRecognition(Task):
     required_attributes = ("layout", "num_persons", "in_channels", "num_classes")
     input_name, output_names = "skeleton", ("logits", "probabilities")
     dataset_features = ("joints", "label")
-    example_datasets = ("ntu_rgbd/xsub60", "ntu_rgbd/xview60", "ntu_rgbd/xsub120", "ntu_rgbd/xset120")
+    example_datasets = ("ntu_rgbd/xsub60", "ntu_rgbd/xview60", "ntu_rgbd/xsub120", "ntu_rgbd/xset120",
+                        "kinetics_skeleton", "pyskl_skeleton/ntu60_3d_xsub")
     benchmark_measurements = ("inference_throughput",)
     benchmark_trains = True
 
@@ -83,7 +86,9 @@ class ActionRecognition(Task):
 
         features = input_features(model)
         train = load_action_clips(config.dataset, "train", features, batch_size, seed=config.seed, builder=builder)
-        validation = load_action_clips(config.dataset, "test", features, batch_size, shuffle=False, builder=builder)
+        held_out = "test" if "test" in builder.info.splits else "validation"
+        validation = load_action_clips(config.dataset, held_out, features, batch_size, shuffle=False,
+                                       builder=builder)
         return TrainingData(train, validation, builder.info.splits["train"].num_examples, validation)
 
     def loss(self, recipe=None):
@@ -103,14 +108,25 @@ class ActionRecognition(Task):
         return evaluate_action_models({model.name: model}, data.evaluation, builder, out=out)
 
     def evaluate(self, model, preset, dataset: str, builder, options: EvaluationOptions, out: str) -> dict:
+        """ST-TR's protocol (the whole padded clip, one score per clip), or
+        PYSKL's (10 clips of 100 frames per video, probabilities averaged)
+        for models whose input is a PYSKL stream."""
         from skeleton_zoo.datasets.clips import load_action_clips
-        from skeleton_zoo.evaluation.protocols import evaluate_action_models
+        from skeleton_zoo.evaluation.protocols import evaluate_action_models, evaluate_pyskl_protocol
+        from skeleton_zoo.formats.pyskl import STREAMS
 
         split = options.split or ("test" if "test" in builder.info.splits else "validation")
+        streams = _streams(model, preset.name)
+        if all(input_features(m) in STREAMS for m in streams.values()):
+            videos = builder.as_dataset(split=split, shuffle_files=False)
+            result = evaluate_pyskl_protocol(streams, videos, builder, out=out,
+                                             weights=getattr(model, "stream_weights", None),
+                                             batch_size=options.batch_size,
+                                             num_videos=builder.info.splits[split].num_examples)
+            return {"split": split, "protocol": "pyskl", **result}
         ds = load_action_clips(dataset, split, input_features(model), options.batch_size, shuffle=False,
                                builder=builder)
-        result = evaluate_action_models(_streams(model, preset.name), ds, builder, out=out,
-                                        fusion=getattr(model, "fusion", "logits"))
+        result = evaluate_action_models(streams, ds, builder, out=out, fusion=getattr(model, "fusion", "logits"))
         return {"split": split, **result}
 
     def export_specs(self, preset, weights=None, variants=None, frames=None, options=None) -> list:
@@ -129,7 +145,9 @@ class ActionRecognition(Task):
         return {"logits": y, "probabilities": probabilities(spec.model, y)}
 
     def benchmark_spec_options(self, sizes: dict, preset) -> dict:
-        return {"frames": sizes["clip_frames"]}
+        """Clips of `clip_frames`, at most the preset's own clip length (PYSKL's
+        100, MotionBERT's 243: what the model was trained on, or can take)."""
+        return {"frames": min(sizes["clip_frames"], preset.clip_frames or sizes["clip_frames"])}
 
     def benchmark_jobs(self, specs, sizes: dict, rng) -> list:
         """`inference_throughput`: clips (batch, clip_frames, V, M, C)."""

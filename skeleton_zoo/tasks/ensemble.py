@@ -1,14 +1,19 @@
-"""Multi-stream ensembles: N stream models on the same input, scores fused.
+"""Multi-stream ensembles: N stream models, each on its input features,
+scores fused with per-stream weights.
 
-ST-TR's 2s-ST-TR (S-TR + T-TR) and PYSKL's joint / bone / motion ensembles
-are ensembles of separately trained streams. An ensemble preset names its
-stream presets (`Preset.streams`); `load` builds each stream with its own
-family and wraps them here. Nothing in this module knows a family.
+ST-TR's 2s-ST-TR (S-TR + T-TR on the same joints, logits summed) and PYSKL's
+joint / bone / motion ensembles (each stream on its own features, class
+probabilities weighted 2:2:1:1) are ensembles of separately trained streams.
+An ensemble preset names its stream presets (`Preset.streams`, with
+`stream_options` and `stream_weights`); `load` builds each stream with its
+own family and wraps them here. Nothing in this module knows a family.
 
-    skeleton (B, T, V, M, C)
-      stream_1 ... stream_N  -> (B, num_classes) logits each
-      fusion "logits":  sum of the logits
-      fusion "softmax": sum of the class probabilities (in [0, N])
+    skeleton (B, T, V, M, C_1 + ... + C_F): the streams' distinct input
+        features, concatenated on the channel axis in stream order (one
+        feature, e.g. ST-TR's joints: the streams share the input as is)
+      stream_i on its feature's channels -> (B, num_classes) logits
+      fusion "logits":  sum_i w_i logits_i
+      fusion "softmax": sum_i w_i softmax(logits_i)
     scores (B, num_classes)
 """
 
@@ -18,55 +23,116 @@ import keras
 
 from skeleton_zoo.models.common import ShapeCheckedModel, dtype_config
 
-__all__ = ["Ensemble", "FUSIONS", "build_ensemble"]
+__all__ = ["ChannelSlice", "Ensemble", "FUSIONS", "build_ensemble"]
 
 FUSIONS = ("logits", "softmax")
 
 
 @keras.saving.register_keras_serializable(package="skeleton_zoo")
+class ChannelSlice(keras.layers.Layer):
+    """Channels [start, stop) of the last axis: one stream's features.
+
+    Args:
+        start: int. stop: int.
+
+    Input: (..., C). Output: (..., stop - start).
+    """
+
+    def __init__(self, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        self.start, self.stop = int(start), int(stop)
+
+    def call(self, x):
+        return x[..., self.start:self.stop]
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.stop - self.start)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"start": self.start, "stop": self.stop})
+        return config
+
+
+def _features(model) -> str:
+    return getattr(model, "input_features", "joint")
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
 class Ensemble(ShapeCheckedModel):
-    """Stream models on one input, their scores summed.
+    """Stream models, each on its input features, their scores fused.
 
     Args:
         streams: dict of stream name -> `keras.Model` (or its serialised
-            config), e.g. {"spatial": s_tr, "temporal": t_tr}. Every stream
-            takes the same input shape and predicts the same classes.
-        fusion: "logits" sums the raw logits (what ST-TR's official ensemble
-            script does, and what produced its published numbers) or
-            "softmax" sums the class probabilities. Defaults to "logits".
+            config), e.g. {"spatial": s_tr, "temporal": t_tr} or {"j": ...,
+            "b": ..., "jm": ..., "bm": ...}. Every stream takes the same
+            frames, joints and persons and predicts the same classes.
+        fusion: "logits" sums the weighted raw logits (what ST-TR's official
+            ensemble script does, and what produced its published numbers) or
+            "softmax" sums the weighted class probabilities (PYSKL). Defaults
+            to "logits".
+        stream_weights: dict stream name -> float, e.g. PYSKL's {"j": 2,
+            "b": 2, "jm": 1, "bm": 1}. Defaults to 1 for every stream.
 
-    Input: the streams' input, e.g. `skeleton` (B, T, V, M, C).
-    Output: (B, num_classes) fused scores: summed logits, or summed
-    probabilities in [0, N] (`to_probabilities` turns either into
-    probabilities).
-    Attributes: `streams` (name -> model, in order), `fusion`, and the first
-    stream's `layout`, `num_persons`, `in_channels`, `input_features`,
+    Input `skeleton`: (B, T, V, M, C): the streams' distinct input features
+    (`input_features`, e.g. "joint", or "j+b+jm+bm") concatenated on the
+    channel axis; each stream reads its feature's channels.
+    Output: (B, num_classes) fused scores: weighted summed logits, or weighted
+    summed probabilities in [0, sum of weights] (`to_probabilities` turns
+    either into probabilities).
+    Attributes: `streams` (name -> model, in order), `fusion`,
+    `stream_weights`, `stream_features` (name -> feature), `input_features`,
+    `in_channels`, and the first stream's `layout`, `num_persons`,
     `num_classes`.
     """
 
-    def __init__(self, streams, fusion="logits", dtype=None, **kwargs):
+    def __init__(self, streams, fusion="logits", stream_weights=None, dtype=None, **kwargs):
         if fusion not in FUSIONS:
             raise ValueError(f"Ensemble: `fusion` must be one of {FUSIONS}, found {fusion!r}.")
         if not streams:
             raise ValueError("Ensemble: `streams` must name at least one stream model.")
         models = {name: model if isinstance(model, keras.Model) else keras.saving.deserialize_keras_object(model)
                   for name, model in dict(streams).items()}
+        weights = {name: 1.0 for name in models}
+        unknown = sorted(set(stream_weights or {}) - set(models))
+        if unknown:
+            raise ValueError(f"Ensemble: `stream_weights` names {unknown}, which are not streams; the streams "
+                             f"are {list(models)}.")
+        weights.update({name: float(w) for name, w in dict(stream_weights or {}).items()})
         first = next(iter(models.values()))
+        features = {name: _features(model) for name, model in models.items()}
+        channels = {}
         for name, model in models.items():
-            if model.input_shape != first.input_shape or model.output_shape != first.output_shape:
+            if (model.input_shape[:-1] != first.input_shape[:-1] or model.output_shape != first.output_shape
+                    or channels.setdefault(features[name], model.input_shape[-1]) != model.input_shape[-1]):
                 raise ValueError(
-                    "Ensemble: the streams must take the same input and predict the same classes; found "
-                    + ", ".join(f"'{n}' {m.input_shape} -> {m.output_shape}" for n, m in models.items()) + ".")
-        inputs = keras.Input(first.input_shape[1:], name=first.inputs[0].name.split(":")[0])
-        scores = [model(inputs) for model in models.values()]
-        if fusion == "softmax":
-            scores = [keras.layers.Softmax(name=f"{name}_probabilities", dtype=dtype)(s)
-                      for name, s in zip(models, scores)]
+                    "Ensemble: the streams must take the same frames, joints and persons (and as many channels "
+                    "for the same features) and predict the same classes; found "
+                    + ", ".join(f"'{n}' ({features[n]}) {m.input_shape} -> {m.output_shape}"
+                                for n, m in models.items()) + ".")
+        offsets, total = {}, 0
+        for feature, width in channels.items():
+            offsets[feature] = (total, total + width)
+            total += width
+        inputs = keras.Input((*first.input_shape[1:-1], total), name=first.inputs[0].name.split(":")[0])
+        scores = []
+        for name, model in models.items():
+            x = inputs if len(channels) == 1 else ChannelSlice(*offsets[features[name]], name=f"{name}_features",
+                                                                dtype=dtype)(inputs)
+            score = model(x)
+            if fusion == "softmax":
+                score = keras.layers.Softmax(name=f"{name}_probabilities", dtype=dtype)(score)
+            if weights[name] != 1.0:
+                score = keras.layers.Rescaling(weights[name], name=f"{name}_weighted", dtype=dtype)(score)
+            scores.append(score)
         outputs = scores[0] if len(scores) == 1 else keras.layers.Add(name="fused", dtype=dtype)(scores)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
         self.streams = models
         self.fusion = fusion
+        self.stream_weights = weights
+        self.stream_features = features
+        self.in_channels = total
         self._config_dtype = dtype_config(dtype)
 
     # The task attributes of a classifier are its first stream's.
@@ -83,12 +149,9 @@ class Ensemble(ShapeCheckedModel):
         return self.first_stream.num_persons
 
     @property
-    def in_channels(self):
-        return self.first_stream.in_channels
-
-    @property
-    def input_features(self):
-        return getattr(self.first_stream, "input_features", "joint")
+    def input_features(self) -> str:
+        """The streams' distinct features, "+"-joined in channel order."""
+        return "+".join(dict.fromkeys(self.stream_features.values()))
 
     @property
     def num_classes(self):
@@ -97,12 +160,17 @@ class Ensemble(ShapeCheckedModel):
     def to_probabilities(self, scores):
         """(B, num_classes) outputs -> class probabilities (keras ops: numpy or tensors)."""
         if self.fusion == "softmax":
-            return scores / float(len(self.streams))
+            return scores / float(sum(self.stream_weights.values()))
         return keras.ops.softmax(scores, axis=-1)
 
     def check_input_shape(self, shape):
+        """Raises ValueError unless `shape` fits (batch, frames, V, M, in_channels)."""
+        shape = tuple(shape)
+        if shape and shape[-1] is not None and shape[-1] != self.in_channels:
+            raise ValueError(f"Ensemble '{self.name}': expected {self.in_channels} channels on the last axis "
+                             f"(features {self.input_features}), found shape {shape}.")
         if hasattr(self.first_stream, "check_input_shape"):
-            self.first_stream.check_input_shape(shape)
+            self.first_stream.check_input_shape((*shape[:-1], self.first_stream.input_shape[-1]))
 
     def get_config(self):
         return {
@@ -111,12 +179,14 @@ class Ensemble(ShapeCheckedModel):
             "dtype": self._config_dtype,
             "streams": {name: keras.saving.serialize_keras_object(model) for name, model in self.streams.items()},
             "fusion": self.fusion,
+            "stream_weights": dict(self.stream_weights),
         }
 
 
 def build_ensemble(preset, overrides):
     """The `Ensemble` of an ensemble preset: each stream preset built with its
-    family and `overrides` (those its family accepts; `fusion` is the ensemble's)."""
+    family, its `stream_options` and `overrides` (those its family accepts;
+    `fusion` is the ensemble's), fused with the preset's `stream_weights`."""
     from skeleton_zoo import registry
 
     options = dict(overrides)
@@ -126,12 +196,12 @@ def build_ensemble(preset, overrides):
         stream_preset = registry.get_preset(name)
         family = registry.get_family(stream_preset.family)
         accepted |= set(family.overrides)
-        model = registry.resolve(family.build)(stream_preset, **{k: v for k, v in options.items()
-                                                                  if k in family.overrides})
+        model = registry.resolve(family.build)(stream_preset, **dict(
+            preset.stream_options.get(stream, {}), **{k: v for k, v in options.items() if k in family.overrides}))
         model.name = f"{stream}_stream"
         streams[stream] = model
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise TypeError(f"load('{preset.name}'): unexpected option(s) {unknown}; its streams accept "
                         f"{sorted(accepted)}, the ensemble 'fusion'.")
-    return Ensemble(streams, fusion=fusion, name=preset.name)
+    return Ensemble(streams, fusion=fusion, stream_weights=preset.stream_weights, name=preset.name)

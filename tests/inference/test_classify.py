@@ -224,3 +224,65 @@ def test_render_draws_the_clip(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     pixels = np.asarray(Image.open(png).convert("L"), dtype=np.float32)
     assert pixels.var() > 100
+
+
+# --- PYSKL's models: detector keypoints (COCO-17) and raw NTU files -------------------------
+PYSKL_SMALL = {"base_channels": 8, "num_stages": 2, "inflate_stages": (2,), "down_stages": (2,)}
+
+
+def _coco_results(path, frames=30, people=2, seed=0):
+    """A COCO results JSON (what a detector writes): people per image, 17 keypoints (x, y, score)."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for t in range(frames):
+        for p in range(people):
+            xy = rng.uniform(200, 900, size=(17, 2)) + 300 * p
+            score = rng.uniform(0.2, 1.0, size=(17, 1)) * (0.5 if p else 1.0)
+            items.append({"image_id": t, "category_id": 1, "score": 0.9,
+                          "keypoints": np.concatenate([xy, score], -1).reshape(-1).tolist()})
+    path.write_text(json.dumps(items))
+    return path
+
+
+def test_coco17_model_classifies_detector_keypoints(tmp_path):
+    """2D keypoints from a detector through PYSKL's test pipeline: the same probabilities as
+    `formats.pyskl` by hand (pre-normalised with the image size, the model's stream, 10 clips,
+    clip-averaged softmax); the more confident person first. (Ensembles: tests/tasks/test_ensemble.py.)"""
+    from skeleton_zoo.formats import keypoint_files, pyskl
+
+    path = _coco_results(tmp_path / "detections.json")
+    model = skeleton_zoo.load("stgcn_pp", layout="coco17", num_classes=60, stream="jm", **PYSKL_SMALL)
+    (result,) = classify.classify_files([path], model, width=1920, height=1080)
+    _check_top(result["top"])
+    tracks = keypoint_files.read_keypoints(path)
+    order = np.argsort(-tracks.scores.sum(axis=(1, 2)))
+    assert order[0] == 0  # the first person is the surer one here
+    clips, _ = pyskl.test_clips(tracks.keypoints[order], "jm", "coco17", tracks.scores[order], (1080, 1920))
+    expected = pyskl.clip_probabilities(model.predict(clips, verbose=0))
+    assert result["top"][0]["index"] == int(np.argmax(expected))
+    np.testing.assert_allclose([t["probability"] for t in result["top"]], np.sort(expected)[::-1][:5], rtol=1e-5)
+    with pytest.raises(classify.InputFileError, match="image size unknown: pass --width and --height"):
+        classify.classify_files([path], model)
+
+
+def test_keypoint_files_need_a_coco17_model(tmp_path):
+    path = _coco_results(tmp_path / "detections.json", frames=5)
+    ntu_model = skeleton_zoo.load("stgcn_pp", num_classes=60, **PYSKL_SMALL)
+    with pytest.raises(classify.InputFileError, match="holds 2D keypoints from a detector; the model \\(layout "
+                                                      "'ntu25'\\) takes raw NTU .skeleton files"):
+        classify.classify_files([path], ntu_model, width=1920, height=1080)
+    result = _run(path, *SMALL, "--width", 1920, "--height", 1080)
+    assert result.returncode == 2
+    assert "holds 2D keypoints; 'st_tr_spatial_joint' takes NTU 3D joints" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ntu25_pyskl_model_classifies_raw_skeleton_files():
+    from skeleton_zoo.formats import pyskl
+
+    model = skeleton_zoo.load("stgcn_pp", num_classes=60, stream="b", **PYSKL_SMALL)
+    (result,) = classify.classify_files([SKELETONS[0]], model)
+    bodies = ntu.select_bodies(ntu.read_skeleton(SKELETONS[0])).astype(np.float32)
+    clips, _ = pyskl.test_clips(bodies, "b", "ntu25")
+    expected = pyskl.clip_probabilities(model.predict(clips, verbose=0))
+    np.testing.assert_allclose([t["probability"] for t in result["top"]], np.sort(expected)[::-1][:5], rtol=1e-5)

@@ -133,3 +133,20 @@ def test_layout_is_immutable():
     layout = layouts.get_layout("h36m17")
     with pytest.raises(Exception):
         layout.parents = (0,)
+
+
+def test_openpose18_graph_and_bones_are_st_trs_kinetics():
+    """The tree is ST-GCN's / ST-TR's Kinetics inward edges (`st_gcn/graph/kinetics.py`); the bones
+    are `ntu_gen_bones.py`'s 'kinetics' pairs, which hang the neck from the nose instead."""
+    layout = layouts.get_layout("kinetics")
+    inward = [(4, 3), (3, 2), (7, 6), (6, 5), (13, 12), (12, 11), (10, 9), (9, 8), (11, 5), (8, 2), (5, 1),
+              (2, 1), (0, 1), (15, 0), (14, 0), (17, 15), (16, 14)]
+    assert layout.name == "openpose18" and sorted(layout.edges) == sorted(inward)
+    pairs = ((0, 0), (1, 0), (2, 1), (3, 2), (4, 3), (5, 1), (6, 5), (7, 6), (8, 2), (9, 8), (10, 9), (11, 5),
+             (12, 11), (13, 12), (14, 0), (15, 0), (16, 14), (17, 15))
+    x = np.random.default_rng(0).normal(size=(2, 5, 18, 2, 3))
+    expected = np.stack([x[:, :, a] - x[:, :, b] for a, b in pairs], axis=2)
+    np.testing.assert_array_equal(layouts.joints_to_bones(x, layout, joint_axis=2), expected)
+    assert SkeletonLayout.from_config(layout.to_config()) == layout
+    with pytest.raises(ValueError, match="`bone_parents` must hold 3 entries"):
+        SkeletonLayout("x", ("a", "b", "c"), (-1, 0, 1), (), (), (2,), bone_parents=(-1, 0))

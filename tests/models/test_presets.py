@@ -17,7 +17,10 @@ from helpers import assert_config_complete, assert_keras_round_trip
 
 FAMILIES = {module.rsplit(".", 1)[1] for module in registry.BUILTIN_FAMILIES}
 BUILTIN = [name for name in skeleton_zoo.preset_names() if registry.get_preset(name).family in FAMILIES]
-DECLARED = [(name, layout) for name in BUILTIN for layout in registry.get_preset(name).parameters]
+# Ensembles are counted from their streams' declared counts (below); their streams are built here.
+DECLARED = [(name, layout) for name in BUILTIN for layout in registry.get_preset(name).parameters
+            if not registry.get_preset(name).streams]
+ENSEMBLES = [name for name in BUILTIN if registry.get_preset(name).streams]
 
 
 def _params(model):
@@ -49,6 +52,16 @@ def test_declared_parameter_counts_equal_the_built_models(name, layout):
     if preset.num_classes is not None:
         assert model.num_classes == preset.num_classes
     assert model.layout.name == layout
+
+
+@pytest.mark.parametrize("name", ENSEMBLES)
+def test_ensemble_counts_are_their_streams_counts(name):
+    """An ensemble has exactly its streams' parameters (the fusion adds none;
+    tests/models/test_sttr.py and test_pyskl.py build ensembles)."""
+    preset = registry.get_preset(name)
+    for layout, count in preset.parameters.items():
+        streams = [registry.get_preset(stream).parameters[layout] for stream in preset.streams.values()]
+        assert count == sum(streams), layout
 
 
 def test_every_preset_declares_its_data():

@@ -12,11 +12,12 @@ from skeleton_zoo import STTR, WeightsMismatchError
 from skeleton_zoo.models import sttr
 from skeleton_zoo.models.sttr import layers as sttr_layers
 
-from conftest import FIXTURES, load_sttr_fixture, requires_tensorflow
+from conftest import FIXTURES, backend_independent, load_sttr_fixture, requires_tensorflow
 from conftest import sttr_fixture_model as _fixture_model
 from helpers import assert_config_complete, assert_keras_round_trip
 
-SMALL = ["sttr_spatial_joint_small", "sttr_temporal_joint_small"]
+SMALL = ["sttr_spatial_joint_small", "sttr_temporal_joint_small", "sttr_temporal_agcn_joint_small",
+         "sttr_spatial_kinetics_small", "sttr_temporal_kinetics_bone_small"]
 
 
 def _params(model):
@@ -80,16 +81,66 @@ def test_two_stream_fusion_and_weights():
         skeleton_zoo.load("st_tr_2s_joint", weights=spatial[1], backbone=backbone)
 
 
-# --- parameter counts ---------------------------------------------------------
-@pytest.mark.parametrize(
-    "name, count",
-    [("st_tr_spatial_joint", 3_074_826), ("st_tr_temporal_joint", 1_768_358),
-     ("st_tr_spatial_bone", 12_125_324), ("st_tr_temporal_bone", 6_839_890)],
-)
-def test_published_parameter_counts(name, count):
-    assert _params(skeleton_zoo.load(name)) == count
+def test_agcn_training_checkpoint_through_load():
+    """The `*-temporal-agcn.pt` format: a zip training checkpoint of a T-TR-agcn."""
+    args, _, x, logits = load_sttr_fixture("sttr_temporal_agcn_joint_small")
+    model = skeleton_zoo.load("st_tr_temporal_agcn_joint", backbone=args["backbone_config"],
+                              weights=FIXTURES / "sttr" / "sttr_temporal_agcn_joint_small.pt")
+    assert model.adaptive_graph and isinstance(model.get_layer("stem_graph"), sttr_layers.AdaptiveGraphConv)
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    assert np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
 
 
+def test_kinetics_files_load_with_the_openpose18_layout():
+    """`kinetics_*.pt`: OpenPose-18 joints, 400 classes, through the preset with the documented options."""
+    args, state, x, logits = load_sttr_fixture("sttr_temporal_kinetics_bone_small")
+    note = next(w.note for w in skeleton_zoo.registry.get_preset("st_tr_temporal_bone").official_weights
+                if w.file == "kinetics_bones_temporal.pt")
+    assert note == "layout='openpose18', num_classes=400"
+    model = skeleton_zoo.load("st_tr_temporal_bone", layout="openpose18", num_classes=400,
+                              backbone=args["backbone_config"], weights=state)
+    y = model.predict(x, verbose=0)
+    assert y.shape == (2, 400) and np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
+
+
+@backend_independent  # the layer's maths; the fixtures check it on JAX
+def test_adaptive_graph_conv_matches_the_official_formula():
+    """y = ReLU(BN(sum_k W_k x (softmax_u(a_k . b_k / (I T)) + G_k) + b_k) + down(x))."""
+    layer = sttr_layers.AdaptiveGraphConv(8, "openpose18")
+    x = _x((2, 5, 18, 3))
+    layer(x)
+    rng = np.random.default_rng(1)
+    layer.set_weights([np.abs(w) + 0.5 if "variance" in v.path else w for v, w in
+                       zip(layer.weights, (rng.normal(size=w.shape).astype("float32") for w in layer.weights))])
+    w = {name: keras.ops.convert_to_numpy(getattr(layer, name))
+         for name in ("kernel", "bias", "graph", "embed_a", "embed_a_bias", "embed_b", "embed_b_bias")}
+
+    def bn(y, layer_bn):
+        g, b, m, v = (keras.ops.convert_to_numpy(t) for t in (layer_bn.gamma, layer_bn.beta, layer_bn.moving_mean,
+                                                               layer_bn.moving_variance))
+        return (y - m) / np.sqrt(v + 1e-5) * g + b
+
+    e, y = 2, 0.0
+    for k in range(3):
+        a = x @ w["embed_a"][:, k * e:(k + 1) * e] + w["embed_a_bias"][k * e:(k + 1) * e]
+        b = x @ w["embed_b"][:, k * e:(k + 1) * e] + w["embed_b_bias"][k * e:(k + 1) * e]
+        s = np.einsum("btui,btvi->buv", a, b) / (e * 5)
+        s = np.exp(s - s.max(1, keepdims=True))
+        graph = s / s.sum(1, keepdims=True) + w["graph"][k]
+        y = y + np.einsum("btuc,buv->btvc", x, graph) @ w["kernel"][k * 3:(k + 1) * 3] + w["bias"][k]
+    down = bn(x @ keras.ops.convert_to_numpy(layer.down.kernel) + keras.ops.convert_to_numpy(layer.down.bias),
+              layer.down_bn)
+    expected = np.maximum(bn(y, layer.bn) + down, 0)
+    assert (expected > 0).mean() > 0.2
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), expected, rtol=1e-4, atol=1e-4)
+    # The official models start from the aliased graph A + PA = 2e-6 (see the layer's docstring).
+    fresh = sttr_layers.AdaptiveGraphConv(4)
+    fresh.build((1, 2, 25, 4))
+    assert fresh.down is None and fresh.graph.shape == (3, 25, 25)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(fresh.graph), np.float32(2e-6))
+
+
+@backend_independent  # parameter counts and structure
 def test_two_stream_and_baseline_presets():
     two = skeleton_zoo.load("st_tr_2s_bone", num_classes=120)
     assert _params(two) == 12_125_324 + 6_839_890 + 2 * (120 - 60) * (256 * 2 + 1)
@@ -225,7 +276,7 @@ def test_bones_match_official_ntu_gen_bones():
 
 
 # --- serialisation and errors ----------------------------------------------------
-@pytest.mark.parametrize("name", ["st_tr_spatial_joint", "st_tr_2s_joint"])
+@pytest.mark.parametrize("name", ["st_tr_spatial_joint", "st_tr_2s_joint", "st_tr_temporal_agcn_joint"])
 def test_keras_file_round_trip(tmp_path, name):
     model = skeleton_zoo.load(name, backbone=[(8, 8, 1), (8, 16, 2)], num_classes=7, attention_from=16,
                               num_heads=2)
@@ -236,9 +287,11 @@ def test_keras_file_round_trip(tmp_path, name):
 
 @pytest.mark.parametrize(
     "cls, kwargs",
-    [(sttr_layers.GraphConv, {"units": 6}), (sttr_layers.TemporalConv, {"units": 6, "stride": 2, "dropout": 0.1}),
+    [(sttr_layers.GraphConv, {"units": 6}), (sttr_layers.AdaptiveGraphConv, {"units": 8, "embedding_factor": 2}),
+     (sttr_layers.TemporalConv, {"units": 6, "stride": 2, "dropout": 0.1}),
      (sttr_layers.SpatialSelfAttention, {"units": 8, "num_heads": 2, "drop_connect": False}),
      (sttr_layers.TemporalSelfAttention, {"units": 8, "stride": 2, "num_heads": 2, "key_factor": 0.5}),
+     (sttr_layers.TemporalSelfAttention, {"units": 8, "stride": 2, "num_heads": 2, "qkv_kernel": 1}),
      (sttr_layers.STTRBlock, {"units": 8, "stride": 2, "spatial": "attention", "num_heads": 2}),
      (sttr_layers.JointsToBones, {"joint_axis": 2})],
     ids=lambda v: getattr(v, "__name__", ""),

@@ -16,8 +16,6 @@ Beam pipeline, one file per element.
 
 from __future__ import annotations
 
-import functools
-import threading
 import zipfile
 
 import numpy as np
@@ -26,6 +24,8 @@ from absl import logging
 from etils import epath
 
 from skeleton_zoo.formats import ntu
+from tfds_builders.manual import beam_requested, read_zip_member
+from tfds_builders.manual import manual_dir as get_manual_dir
 
 _HERE = epath.Path(__file__).parent
 
@@ -128,18 +128,12 @@ def _find_skeleton_files(manual_dir: epath.Path) -> dict[str, tuple[str, str | N
     return found
 
 
-@functools.lru_cache(maxsize=8)
-def _open_zip(file: str, thread: int) -> zipfile.ZipFile:
-    # NTU zips hold 56,880 members: parse each central directory once per thread.
-    return zipfile.ZipFile(epath.Path(file).open("rb"))
-
-
 def _read_bytes(ref: tuple[str, str | None]) -> bytes:
     file, member = ref
     try:
         if member is None:
             return epath.Path(file).read_bytes()
-        return _open_zip(file, threading.get_ident()).read(member)
+        return read_zip_member(file, member)
     except (zipfile.BadZipFile, OSError) as error:
         raise ValueError(f"NTU skeleton '{_describe(ref)}' cannot be read ({error}).") from None
 
@@ -225,18 +219,13 @@ class NtuRgbd(tfds.core.GeneratorBasedBuilder):
 
     def _download_and_prepare(self, dl_manager, download_config):
         # Beam only when the user configured a runner: plain generation otherwise.
-        self._use_beam = download_config.beam_runner is not None or download_config.beam_options is not None
+        self._use_beam = beam_requested(download_config)
         return super()._download_and_prepare(dl_manager, download_config)
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         config = self.builder_config
-        try:
-            manual_dir = epath.Path(dl_manager.manual_dir)
-        except AssertionError:  # TFDS: the directory does not exist or is empty
-            raise FileNotFoundError(
-                f"ntu_rgbd/{config.name}: the manual directory "
-                f"'{getattr(dl_manager, '_manual_dir', None)}' does not exist or is empty. "
-                f"{self.MANUAL_DOWNLOAD_INSTRUCTIONS}") from None
+        manual_dir = get_manual_dir(dl_manager, f"ntu_rgbd/{config.name}",
+                                    instructions=self.MANUAL_DOWNLOAD_INSTRUCTIONS)
         found = _find_skeleton_files(manual_dir)
         if not found:
             raise FileNotFoundError(

@@ -27,7 +27,8 @@ FAMILY = registry.register_family(registry.Family(
     build="skeleton_zoo.models.pyskl.model:build",
     overrides=("layout", "num_classes", "num_persons", "in_channels", "base_channels", "num_stages",
                "inflate_stages", "down_stages", "ch_ratio", "data_bn_type", "graph_mode", "adaptive",
-               "graph_residual", "temporal", "temporal_dropout", "dropout", "num_gcn_scales", "num_g3d_scales", "dtype"),
+               "graph_residual", "temporal", "temporal_dropout", "dropout", "num_gcn_scales", "num_g3d_scales", "stream",
+               "dtype"),
     official_rules="skeleton_zoo.models.pyskl.official_keys:official_rules",
     ignored_official_keys="skeleton_zoo.models.pyskl.official_keys:is_unused_official_key",
     # configs/{stgcn++,ctrgcn,aagcn,msg3d}/*/j.py (the same for all four): SGD lr 0.1 momentum 0.9 Nesterov, weight decay 5e-4 (coupled), cosine annealing per

@@ -20,6 +20,7 @@ from __future__ import annotations
 import keras
 
 from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.formats.pyskl import STREAMS
 from skeleton_zoo.models.common import ShapeCheckedModel, batch_norm, dtype_config
 from skeleton_zoo.models.pyskl import layers as pyskl_layers
 from skeleton_zoo.models.pyskl.graph import INWARD_EDGES
@@ -85,6 +86,10 @@ class GCNRecognizer(ShapeCheckedModel):
             pathway. Defaults to 13.
         num_g3d_scales: int. MS-G3D's hop distances of the window graphs.
             Defaults to 6.
+        stream: str. What the input holds, PYSKL's `GenSkeFeat` stream
+            (`formats.pyskl.skeleton_stream`): "j" (joints), "b" (bones),
+            "jm" / "bm" (their motion); the architecture is the same, the
+            released weights differ per stream. Defaults to "j".
 
     Input `skeleton`: (B, T, V, M, in_channels), any T >= 1.
     Output `logits`: (B, num_classes).
@@ -93,12 +98,16 @@ class GCNRecognizer(ShapeCheckedModel):
     def __init__(self, backbone="stgcn", layout="ntu25", num_classes=60, num_persons=2, in_channels=3,
                  base_channels=64, num_stages=10, inflate_stages=(5, 8), down_stages=(5, 8), ch_ratio=2,
                  data_bn_type="VC", graph_mode="spatial", adaptive="init", graph_residual=True, temporal="mstcn",
-                 temporal_dropout=0.0, dropout=0.0, num_gcn_scales=13, num_g3d_scales=6, dtype=None, **kwargs):
+                 temporal_dropout=0.0, dropout=0.0, num_gcn_scales=13, num_g3d_scales=6, stream="j", dtype=None,
+                 **kwargs):
         if backbone not in BACKBONES:
             raise ValueError(f"GCNRecognizer: `backbone` must be one of {BACKBONES}, found {backbone!r}.")
         if data_bn_type not in DATA_BN_TYPES:
             raise ValueError(f"GCNRecognizer: `data_bn_type` must be one of {DATA_BN_TYPES}, "
                              f"found {data_bn_type!r}.")
+        if stream not in STREAMS:
+            raise ValueError(f"GCNRecognizer: `stream` must be one of {STREAMS} (PYSKL's GenSkeFeat streams), "
+                             f"found {stream!r}.")
         layout = layouts_lib.get_layout(layout)
         if layout.name not in INWARD_EDGES:
             raise ValueError(f"GCNRecognizer: `layout` must be one of {sorted(INWARD_EDGES)} (PYSKL's graphs), "
@@ -160,6 +169,7 @@ class GCNRecognizer(ShapeCheckedModel):
         self.dropout = float(dropout)
         self.num_gcn_scales = int(num_gcn_scales)
         self.num_g3d_scales = int(num_g3d_scales)
+        self.stream = stream
         self.stages = plan
         self._dtype_config = dtype_config(dtype)
 
@@ -171,8 +181,9 @@ class GCNRecognizer(ShapeCheckedModel):
 
     @property
     def input_features(self) -> str:
-        """What the input channels hold: "joint" (PYSKL's `j` stream)."""
-        return "joint"
+        """What the input channels hold: PYSKL's stream, "j", "b", "jm" or "bm"
+        (made by `formats.pyskl`'s test pipeline, not `layouts.skeleton_features`)."""
+        return self.stream
 
     def check_input_shape(self, shape):
         """Raises ValueError unless `shape` fits (batch, frames, V, M, C)."""
@@ -201,6 +212,7 @@ class GCNRecognizer(ShapeCheckedModel):
             "dropout": self.dropout,
             "num_gcn_scales": self.num_gcn_scales,
             "num_g3d_scales": self.num_g3d_scales,
+            "stream": self.stream,
             "dtype": self._dtype_config,
         }
 

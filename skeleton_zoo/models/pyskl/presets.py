@@ -3,10 +3,14 @@
 dataset, skeleton source and input stream `j` / `b` / `jm` / `bm`).
 
 Every preset takes `layout="ntu25"` (3D Kinect joints, x y z) or
-`layout="coco17"` (2D HRNet keypoints, x y score) and `num_classes`.
-Parameter counts are trainable parameters at 60 classes; the test checks them
-against the built models.
+`layout="coco17"` (2D HRNet keypoints, x y score), `num_classes` and the
+input `stream` of its weights ("j", "b", "jm", "bm"). `<model>_4s` is the
+four-stream ensemble of the READMEs: one model per stream, class
+probabilities fused 2:2:1:1. Parameter counts are trainable parameters at 60
+classes; the test checks them against the built models.
 """
+
+import dataclasses
 
 from skeleton_zoo.registry import OfficialWeights, PaperResult, Preset
 
@@ -24,7 +28,8 @@ def _checkpoints(folder: str, prefix: str):
             f"{prefix}_{dataset}_{skeleton}/{stream}.pth",
             f"{_HOST}/{folder}/{prefix}_{dataset}_{skeleton}/{stream}.pth",
             dataset=f"{title}, {source}, {_STREAMS[stream]} stream",
-            note=f"{hint}{', num_classes=120' if dataset.startswith('ntu120') else ''}",
+            note=", ".join(n for n in (hint, "" if stream == "j" else f"stream='{stream}'",
+                                       "num_classes=120" if dataset.startswith("ntu120") else "") if n),
         )
         for dataset, title in _DATASETS for skeleton, (source, hint) in _SKELETONS.items() for stream in _STREAMS
     )
@@ -75,3 +80,30 @@ PRESETS = (
         paper=_results((91.7, 96.9, 87.8, 89.6)),
     ),
 )
+
+# PYSKL's four-stream ensembles (`STREAM_WEIGHTS` of `formats.pyskl`).
+_FOUR_STREAMS = {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}
+
+
+def _four_streams(single: Preset) -> Preset:
+    """The j + b + jm + bm ensemble of a single-stream preset; its published
+    top-1 is the ensemble's, and its files are the streams' (`weights={'j':
+    FILE, 'b': FILE, ...}`)."""
+    return Preset(
+        name=f"{single.name}_4s", family=single.family,
+        description=f"{single.description.split(':')[0]}: joint, bone and motion streams, "
+                    "probabilities fused 2:2:1:1",
+        streams={stream: single.name for stream in _FOUR_STREAMS},
+        stream_options={stream: {"stream": stream} for stream in _FOUR_STREAMS},
+        stream_weights=_FOUR_STREAMS, fusion="softmax",
+        layout=single.layout, clip_frames=single.clip_frames, num_classes=single.num_classes,
+        parameters={layout: 4 * count for layout, count in single.parameters.items()},
+        official_weights=tuple(dataclasses.replace(w, note=", ".join(
+            n for n in ("weights={'j': FILE, 'b': ..., 'jm': ..., 'bm': ...}", w.note) if n))
+            for w in single.official_weights if w.file.endswith("/j.pth")),
+        paper=single.paper,
+    )
+
+
+PRESETS = tuple(dataclasses.replace(p, paper=()) for p in PRESETS) + tuple(_four_streams(p) for p in PRESETS)
+

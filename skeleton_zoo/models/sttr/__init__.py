@@ -1,7 +1,7 @@
 """ST-TR (Plizzari et al.): skeleton action recognition with spatial and
 temporal self-attention, and the ST-GCN baseline.
 
-- `layers`: graph and temporal convolutions, spatial / temporal
+- `layers`: graph (fixed and adaptive) and temporal convolutions, spatial / temporal
   self-attention, the ST-TR block, person folding and pooling, bones;
 - `model`: `STTR` (one stream: S-TR, T-TR or ST-GCN);
 - `official_keys`: official PyTorch state-dict keys -> our variables;
@@ -23,7 +23,7 @@ FAMILY = registry.register_family(registry.Family(
     build="skeleton_zoo.models.sttr.model:build",
     overrides=("num_classes", "num_persons", "layout", "backbone", "concat_original", "dropout",
                "drop_connect", "data_normalization", "skip_connection", "num_heads", "key_factor",
-               "attention_from", "dtype"),
+               "attention_from", "adaptive_graph", "dtype"),
     official_rules="skeleton_zoo.models.sttr.official_keys:official_rules",
     ignored_official_keys="skeleton_zoo.models.sttr.official_keys:is_unused_official_key",
     # SGD momentum 0.9 Nesterov with PyTorch-style (coupled) weight decay 1e-4, lr 0.1 x0.1 at 50%
@@ -37,7 +37,7 @@ FAMILY = registry.register_family(registry.Family(
 _LAZY = {
     "STTR": "skeleton_zoo.models.sttr.model",
     **{name: "skeleton_zoo.models.sttr.layers" for name in (
-        "FoldPersons", "GraphConv", "JointsToBones", "PersonJointTimePooling", "SpatialSelfAttention",
+        "AdaptiveGraphConv", "FoldPersons", "GraphConv", "JointsToBones", "PersonJointTimePooling", "SpatialSelfAttention",
         "STTRBlock", "TemporalConv", "TemporalSelfAttention")},
     "load_official_state_dict": "skeleton_zoo.models.sttr.official_keys",
 }

@@ -5,6 +5,7 @@ Tensors are channels-last, (batch, frames, joints, channels) = (B, T, V, C);
 persons are folded into the batch before these layers (B = samples x persons).
 
 - `GraphConv`: ST-GCN spatial unit on the 3-partition graph.
+- `AdaptiveGraphConv`: 2s-AGCN's adaptive graph unit (ST-TR's `agcn` models).
 - `TemporalConv`: ST-GCN temporal unit (Unit2D): (k x 1) conv over time.
 - `SpatialSelfAttention` (SSA): attention across the joints of each frame.
 - `TemporalSelfAttention` (TSA): attention across the frames of each joint.
@@ -19,7 +20,7 @@ from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.models.common import batch_norm as _batch_norm
-from skeleton_zoo.models.common import linear_fold
+from skeleton_zoo.models.common import linear_fold, pointwise
 
 
 def _strided_shape(input_shape, stride, units):
@@ -109,6 +110,96 @@ class GraphConv(keras.layers.Layer):
         config.update(
             {"units": self.units, "layout": self.layout.to_config(), "mask_learning": self.mask_learning}
         )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="skeleton_zoo")
+class AdaptiveGraphConv(keras.layers.Layer):
+    """2s-AGCN's adaptive graph convolution, as ST-TR's `agcn` models use it
+    (official `unit_agcn`).
+
+    Per partition k, a data-dependent graph from two embeddings of width
+    I = units // 4, normalised by I * T as the official code does, softmax
+    over the source joints u, plus a learned graph G_k:
+
+        S_k = softmax_u(sum_{t,i} a_k[t, u, i] b_k[t, v, i] / (I * T))   (B, U, V)
+        y  += W_k (x @ (S_k + G_k)) + b_k                                (over the joints)
+
+    then y = ReLU(BN(y) + residual(x)), the residual a 1x1 conv + BN when the
+    width changes.
+
+    G_k is what the official code adds, `A + PA`; there `PA = nn.Parameter(A)`
+    aliases the layout's graph A, and `constant_(PA, 1e-6)` overwrites both:
+    the skeleton graph is lost, every unit of a model shares that one tensor,
+    and the official models train from G = 2e-6 everywhere. G starts there
+    too (the layout gives only V); official weights load as G = 2 PA (the
+    official units share one PA; here each unit has its own G, equal after
+    loading).
+
+    Args:
+        units: int. Output channels.
+        layout: layout name, `SkeletonLayout` or its config dict. Defaults to "ntu25".
+        embedding_factor: int. I = units // embedding_factor. Defaults to 4.
+
+    Input: (B, T, V, C_in). Output: (B, T, V, units).
+    Weights: `kernel` (K * C_in, units), `bias` (K, units), `graph` (K, V, V),
+    `embed_a` / `embed_b` (C_in, K * I) and their biases (K * I,), K = 3.
+    """
+
+    def __init__(self, units, layout="ntu25", embedding_factor=4, **kwargs):
+        super().__init__(**kwargs)
+        # === Config ===
+        self.units = int(units)
+        self.layout = layouts_lib.get_layout(layout)
+        self.embedding_factor = int(embedding_factor)
+        # === Layers ===
+        self.num_subsets = 3  # as ST-GCN's self / inward / outward partitions
+        self.embedding_channels = self.units // self.embedding_factor
+        self.bn = _batch_norm("bn", self.dtype_policy)
+        self.down = self.down_bn = None
+
+    def build(self, input_shape):
+        k, v = self.num_subsets, self.layout.num_joints
+        c_in, e = input_shape[-1], self.embedding_channels
+        fan_out = keras.initializers.VarianceScaling(2.0, "fan_out", "normal")
+        self.kernel = self.add_weight(name="kernel", shape=(k * c_in, self.units), initializer=fan_out)
+        self.bias = self.add_weight(name="bias", shape=(k, self.units), initializer="zeros")
+        self.graph = self.add_weight(name="graph", shape=(k, v, v), initializer=keras.initializers.Constant(2e-6))
+        self.embed_a = self.add_weight(name="embed_a", shape=(c_in, k * e), initializer=fan_out)
+        self.embed_a_bias = self.add_weight(name="embed_a_bias", shape=(k * e,), initializer="zeros")
+        self.embed_b = self.add_weight(name="embed_b", shape=(c_in, k * e), initializer=fan_out)
+        self.embed_b_bias = self.add_weight(name="embed_b_bias", shape=(k * e,), initializer="zeros")
+        out_shape = (*input_shape[:-1], self.units)
+        self.bn.build(out_shape)
+        if c_in != self.units:
+            self.down = pointwise(self.units, "down", self.dtype_policy, use_bias=True)
+            self.down.build(input_shape)
+            self.down_bn = _batch_norm("down_bn", self.dtype_policy)
+            self.down_bn.build(out_shape)
+
+    def call(self, x, training=None):
+        k, v = self.num_subsets, self.layout.num_joints
+        e = self.embedding_channels
+        cast = lambda w: ops.cast(w, self.compute_dtype)  # noqa: E731
+        shape = ops.shape(x)
+        a = ops.reshape(ops.matmul(x, cast(self.embed_a)) + cast(self.embed_a_bias), (shape[0], shape[1], v, k, e))
+        b = ops.reshape(ops.matmul(x, cast(self.embed_b)) + cast(self.embed_b_bias), (shape[0], shape[1], v, k, e))
+        scale = ops.cast(shape[1] * e, self.compute_dtype)
+        similarity = ops.softmax(ops.einsum("btuke,btvke->bkuv", a, b) / scale, axis=2)  # over u
+        graph = similarity + cast(self.graph)[None]  # (B, K, U, V)
+        aggregated = ops.einsum("btuc,bkuv->btvkc", x, graph)  # (B, T, V, K, C)
+        aggregated = ops.reshape(aggregated, (shape[0], shape[1], v, k * x.shape[-1]))
+        y = ops.matmul(aggregated, cast(self.kernel)) + ops.sum(cast(self.bias), axis=0)
+        y = self.bn(y, training=training)
+        return ops.relu(y + (x if self.down is None else self.down_bn(self.down(x), training=training)))
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.units)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"units": self.units, "layout": self.layout.to_config(),
+                       "embedding_factor": self.embedding_factor})
         return config
 
 
@@ -324,7 +415,8 @@ class TemporalSelfAttention(_SelfAttentionBase):
     `only_temporal_attention`). As SSA, except:
 
     - the qkv projection is a (stride x 1) conv with stride (stride, 1) over
-      time, so the attention runs on the strided sequence;
+      time, so the attention runs on the strided sequence (or a 1x1 conv with
+      that stride, which keeps every stride-th frame: `qkv_kernel=1`);
     - the skip path is a `TemporalConv` with kernel 1 and the same stride
       (1x1 conv + BN + ReLU) whenever C_in != units or stride != 1.
 
@@ -333,19 +425,24 @@ class TemporalSelfAttention(_SelfAttentionBase):
         stride: int. Temporal stride. Defaults to 1. Clips whose length is not
             a multiple of the stride get zero frames appended before the qkv
             conv (the official code fails on them).
+        qkv_kernel: int or None. Frames per qkv conv window; None: `stride`.
+            The official code picks it by the joint count's parity: `stride`
+            for an odd count (NTU-25), 1 for an even one (Kinetics' 18).
+            Defaults to None.
         num_heads, key_factor, data_normalization, skip_connection,
         drop_connect, seed: as `SpatialSelfAttention`.
 
     Input: (B, T, V, C_in). Output: (B, ceil(T / stride), V, units).
     """
 
-    def __init__(self, units, stride=1, **kwargs):
+    def __init__(self, units, stride=1, qkv_kernel=None, **kwargs):
         super().__init__(units, **kwargs)
         self.stride = int(stride)
+        self.qkv_kernel = self.stride if qkv_kernel is None else int(qkv_kernel)
         # "same" equals torch's unpadded conv when stride divides T, and pads
         # the end by the missing frames otherwise.
         self.qkv = keras.layers.Conv2D(
-            2 * self.key_channels + self.value_channels, (self.stride, 1), strides=(self.stride, 1),
+            2 * self.key_channels + self.value_channels, (self.qkv_kernel, 1), strides=(self.stride, 1),
             padding="same", name="qkv", dtype=self.dtype_policy,
         )
 
@@ -377,11 +474,11 @@ class TemporalSelfAttention(_SelfAttentionBase):
 
     def get_config(self):
         config = super().get_config()
-        config["stride"] = self.stride
+        config.update({"stride": self.stride, "qkv_kernel": self.qkv_kernel})
         return config
 
 
-SPATIAL_UNITS = ("graph", "attention")
+SPATIAL_UNITS = ("graph", "adaptive_graph", "attention")
 TEMPORAL_UNITS = ("conv", "attention")
 
 
@@ -391,7 +488,7 @@ class STTRBlock(keras.layers.Layer):
 
         out = temporal(spatial(x)) + residual(x)
 
-    spatial is `GraphConv` or `SpatialSelfAttention`; temporal is
+    spatial is `GraphConv`, `AdaptiveGraphConv` or `SpatialSelfAttention`; temporal is
     `TemporalConv` (kernel 9, dropout, stride) or `TemporalSelfAttention`
     (stride). residual is x, or a kernel-1 strided `TemporalConv` when the
     channels or the length change.
@@ -399,7 +496,7 @@ class STTRBlock(keras.layers.Layer):
     Args:
         units: int. Output channels.
         stride: int. Temporal stride. Defaults to 1.
-        spatial: "graph" or "attention". Defaults to "graph".
+        spatial: "graph", "adaptive_graph" or "attention". Defaults to "graph".
         temporal: "conv" or "attention". Defaults to "conv".
         layout: layout name, `SkeletonLayout` or config dict (for GraphConv).
         dropout: float. Dropout of the temporal conv. Defaults to 0.5.
@@ -434,11 +531,15 @@ class STTRBlock(keras.layers.Layer):
         policy = self.dtype_policy
         if spatial == "attention":
             self.spatial_unit = SpatialSelfAttention(units, name="spatial", dtype=policy, **self.attention_options)
+        elif spatial == "adaptive_graph":
+            self.spatial_unit = AdaptiveGraphConv(units, self.layout, name="spatial", dtype=policy)
         else:
             self.spatial_unit = GraphConv(units, self.layout, name="spatial", dtype=policy)
         if temporal == "attention":
+            # the official `num_point % 2` rule (see TemporalSelfAttention)
+            qkv_kernel = None if self.layout.num_joints % 2 else 1
             self.temporal_unit = TemporalSelfAttention(
-                units, stride=stride, name="temporal", dtype=policy, **self.attention_options
+                units, stride=stride, qkv_kernel=qkv_kernel, name="temporal", dtype=policy, **self.attention_options
             )
         else:
             self.temporal_unit = TemporalConv(units, 9, stride, self.dropout, name="temporal", dtype=policy)

@@ -3,11 +3,13 @@ is an ensemble preset of two of them, see `skeleton_zoo.tasks.ensemble`).
 
     skeleton (B, T, V, M, C)
       data_bn over (V, M, C) features -> fold persons into the batch (B * M, T, V, C)
-      stem_graph (GraphConv C -> 64) -> stem_temporal (TemporalConv 64, kernel 9)
+      stem_graph (GraphConv, or AdaptiveGraphConv when adaptive_graph, C -> 64)
+        -> stem_temporal (TemporalConv 64, kernel 9)
       block_0 .. block_8 (STTRBlock; channels 64 x3, 128 x3, 256 x3; stride 2 at blocks 3 and 6)
           block_3's input is [features || raw coordinates] when concat_original
           S-TR: spatial unit = SSA once channels >= 128 (256 when doubled)
           T-TR: temporal unit = TSA from the same point on
+          the other spatial units: GraphConv, or AdaptiveGraphConv (the `agcn` models)
       mean over joints, persons, frames -> logits (Dense)
     logits (B, num_classes)
 """
@@ -69,6 +71,9 @@ class STTR(ShapeCheckedModel):
         drop_connect: bool. DropConnect on attention weights in training. Defaults to True.
         data_normalization: bool. Data BN inside SSA/TSA. Defaults to True.
         skip_connection: bool. Skip connections of SSA/TSA. Defaults to True.
+        adaptive_graph: bool. 2s-AGCN's adaptive graph units (`AdaptiveGraphConv`)
+            wherever a graph convolution is used: the official `agcn: True`
+            (the released `*-temporal-agcn.pt` models). Defaults to False.
 
     Input `skeleton`: (B, T, V, M, in_channels), any T >= 1.
     Output `logits`: (B, num_classes).
@@ -78,7 +83,7 @@ class STTR(ShapeCheckedModel):
                  layout="ntu25", backbone=DEFAULT_BACKBONE, double_channel=False,
                  concat_original=True, attention_from=None, num_heads=8, key_factor=0.25,
                  dropout=0.5, drop_connect=True, data_normalization=True, skip_connection=True,
-                 dtype=None, **kwargs):
+                 adaptive_graph=False, dtype=None, **kwargs):
         if stream not in STREAMS:
             raise ValueError(f"STTR: `stream` must be one of {STREAMS}, found {stream!r}.")
         layout = layouts_lib.get_layout(layout)
@@ -100,7 +105,9 @@ class STTR(ShapeCheckedModel):
         x = keras.layers.Reshape((-1, v, m, c), name="unflatten_features", dtype=dtype)(x)
         x = sttr_layers.FoldPersons(name="fold_persons", dtype=dtype)(x)
         stem = backbone[0][0] * scale
-        x = sttr_layers.GraphConv(stem, layout, name="stem_graph", dtype=dtype)(x)
+        graph_unit = "adaptive_graph" if adaptive_graph else "graph"
+        graph_conv = sttr_layers.AdaptiveGraphConv if adaptive_graph else sttr_layers.GraphConv
+        x = graph_conv(stem, layout, name="stem_graph", dtype=dtype)(x)
         x = sttr_layers.TemporalConv(stem, 9, 1, 0.0, name="stem_temporal", dtype=dtype)(x)
         for i, (_, out, stride) in enumerate(backbone):
             out *= scale
@@ -109,7 +116,7 @@ class STTR(ShapeCheckedModel):
             attend = out >= attention_from
             x = sttr_layers.STTRBlock(
                 out, stride,
-                spatial="attention" if attend and stream == "spatial" else "graph",
+                spatial="attention" if attend and stream == "spatial" else graph_unit,
                 temporal="attention" if attend and stream == "temporal" else "conv",
                 layout=layout, dropout=dropout, name=f"block_{i}", dtype=dtype, **attention_options,
             )(x)
@@ -133,6 +140,7 @@ class STTR(ShapeCheckedModel):
         self.drop_connect = bool(drop_connect)
         self.data_normalization = bool(data_normalization)
         self.skip_connection = bool(skip_connection)
+        self.adaptive_graph = bool(adaptive_graph)
         self._dtype_config = dtype_config(dtype)
 
     @property
@@ -164,6 +172,7 @@ class STTR(ShapeCheckedModel):
             "drop_connect": self.drop_connect,
             "data_normalization": self.data_normalization,
             "skip_connection": self.skip_connection,
+            "adaptive_graph": self.adaptive_graph,
             "dtype": self._dtype_config,
         }
 

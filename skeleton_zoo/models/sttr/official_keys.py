@@ -1,7 +1,8 @@
 """Official ST-TR state-dict keys -> `STTR` variables.
 
-Official names: `data_bn`, `gcn0` (unit_gcn), `tcn0` (Unit2D), `backbone.{i}`
-with `gcn1` (unit_gcn or gcn_unit_attention), `tcn1` (Unit2D or
+Official names: `data_bn`, `gcn0` (unit_gcn, or unit_agcn in the `agcn`
+models), `tcn0` (Unit2D), `backbone.{i}` with `gcn1` (unit_gcn, unit_agcn or
+gcn_unit_attention), `tcn1` (Unit2D or
 tcn_unit_attention), `down1` (Unit2D residual), and `fcn`. `person_bn` exists
 in official checkpoints but is never used by the official forward pass: it is
 accepted and dropped.
@@ -50,6 +51,37 @@ def _graph_conv_rules(layer, prefix):
     return rules
 
 
+def _adaptive_graph_conv_rules(layer, prefix):
+    """unit_agcn: K conv_d / conv_a / conv_b -> our concatenated kernels; graph = A + PA = 2 PA
+    (the official `A` is an alias of `PA`, see `AdaptiveGraphConv`)."""
+    k = layer.num_subsets
+    kc, o = layer.kernel.shape
+    c_in, e = kc // k, layer.embedding_channels
+    rules = [
+        sd.Rule(layer.kernel, [f"{prefix}.conv_d.{i}.weight" for i in range(k)], [(o, c_in, 1, 1)] * k,
+                lambda *w: np.concatenate([x[:, :, 0, 0].T for x in w], axis=0)),
+        sd.Rule(layer.bias, [f"{prefix}.conv_d.{i}.bias" for i in range(k)], [(o,)] * k, lambda *b: np.stack(b)),
+        sd.Rule(layer.graph, [f"{prefix}.PA"], [tuple(layer.graph.shape)], lambda pa: 2.0 * pa),
+        *sd.batch_norm(layer.bn, f"{prefix}.bn"),
+    ]
+    for kernel, bias, conv in ((layer.embed_a, layer.embed_a_bias, "conv_a"),
+                               (layer.embed_b, layer.embed_b_bias, "conv_b")):
+        rules += [sd.Rule(kernel, [f"{prefix}.{conv}.{i}.weight" for i in range(k)], [(e, c_in, 1, 1)] * k,
+                          lambda *w: np.concatenate([x[:, :, 0, 0].T for x in w], axis=1)),
+                  sd.Rule(bias, [f"{prefix}.{conv}.{i}.bias" for i in range(k)], [(e,)] * k,
+                          lambda *b: np.concatenate(b))]
+    if layer.down is not None:
+        rules += [*sd.pointwise(layer.down, f"{prefix}.down.0"), *sd.batch_norm(layer.down_bn, f"{prefix}.down.1")]
+    return rules
+
+
+def _spatial_unit_rules(layer, prefix):
+    """unit_gcn or unit_agcn."""
+    if hasattr(layer, "embed_a"):
+        return _adaptive_graph_conv_rules(layer, prefix)
+    return _graph_conv_rules(layer, prefix)
+
+
 def _temporal_conv_rules(layer, prefix):
     return [*sd.conv2d(layer.conv, f"{prefix}.conv"), *sd.batch_norm(layer.bn, f"{prefix}.bn")]
 
@@ -94,7 +126,7 @@ def official_rules(model) -> list[sd.Rule]:
     rules = [
         # official (M, V, C) feature order -> ours (V, M, C)
         *_permuted_batch_norm(data_bn, "data_bn", (m, v, model.in_channels), (1, 0, 2)),
-        *_graph_conv_rules(model.get_layer("stem_graph"), "gcn0"),
+        *_spatial_unit_rules(model.get_layer("stem_graph"), "gcn0"),
         *_temporal_conv_rules(model.get_layer("stem_temporal"), "tcn0"),
         *sd.pointwise(model.get_layer("logits"), "fcn", torch_kernel_dims=1),
     ]
@@ -103,7 +135,7 @@ def official_rules(model) -> list[sd.Rule]:
         if block.spatial == "attention":
             rules += _spatial_attention_rules(block.spatial_unit, f"{prefix}.gcn1", v)
         else:
-            rules += _graph_conv_rules(block.spatial_unit, f"{prefix}.gcn1")
+            rules += _spatial_unit_rules(block.spatial_unit, f"{prefix}.gcn1")
         if block.temporal == "attention":
             rules += _temporal_attention_rules(block.temporal_unit, f"{prefix}.tcn1", v)
         else:

@@ -1,6 +1,8 @@
-"""ST-TR presets, as data: S-TR, T-TR and the 2s-ST-TR ensemble on joints or
-joints + bones, and the ST-GCN baseline, as published for NTU RGB+D (60
-classes by default; the NTU-120 files load with num_classes=120).
+"""ST-TR presets, as data: S-TR, T-TR (also with the adaptive graph: T-TR-agcn)
+and the 2s-ST-TR ensemble on joints or joints + bones, and the ST-GCN
+baseline, as published for NTU RGB+D (60 classes by default; the NTU-120 files
+load with num_classes=120) and Kinetics-Skeleton (the `kinetics_*.pt` files
+load with layout="openpose18", num_classes=400).
 
 Parameter counts are trainable parameters with 60 classes;
 `tests/models/test_presets.py` checks every number against the built model.
@@ -13,7 +15,10 @@ _RAW = "https://github.com/Chiaraplizz/ST-TR/raw/master/checkpoint_ST-TR/"
 _JOINT = {"in_channels": 3, "double_channel": False}
 _BONE = {"in_channels": 6, "double_channel": True}  # [joints || bones], doubled widths
 _DATASETS = {"ntu60_xsub": "NTU RGB+D 60 X-Sub", "ntu60_xview": "NTU RGB+D 60 X-View",
-             "ntu120_xsub": "NTU RGB+D 120 X-Sub", "ntu120_xset": "NTU RGB+D 120 X-Set"}
+             "ntu120_xsub": "NTU RGB+D 120 X-Sub", "ntu120_xset": "NTU RGB+D 120 X-Set",
+             "kinetics": "Kinetics-Skeleton 400"}
+# How a file whose dataset differs from the preset's default build loads.
+_LOAD_NOTES = {"ntu120": "num_classes=120", "kinetics": "layout='openpose18', num_classes=400"}
 
 
 def _files(*names, note=""):
@@ -21,18 +26,22 @@ def _files(*names, note=""):
     out = []
     for name in names:
         dataset = next(d for key, d in _DATASETS.items() if name.startswith(key))
-        extra = "num_classes=120" if name.startswith("ntu120") else ""
+        extra = next((n for prefix, n in _LOAD_NOTES.items() if name.startswith(prefix)), "")
         out.append(OfficialWeights(name, _RAW + name, dataset=dataset,
                                    note=", ".join(n for n in (note, extra) if n)))
     return tuple(out)
 
 
 _SPATIAL_JOINT = _files("ntu60_xsub_spatial.pt", "ntu60_xview_spatial.pt", "ntu120_xsub_spatial.pt",
-                        "ntu120_xset_spatial.pt")
+                        "ntu120_xset_spatial.pt", "kinetics_spatial.pt")
 _TEMPORAL_JOINT = _files("ntu60_xsub_temporal.pt", "ntu60_xview_temporal.pt", "ntu120_xsub_temporal.pt",
-                         "ntu120_xset_temporal.pt")
-_SPATIAL_BONE = _files("ntu60_xsub_bones_spatial.pt", "ntu60_xview_bones_spatial.pt")
-_TEMPORAL_BONE = _files("ntu60_xsub_bones_temporal.pt", "ntu60_xview_bones_temporal.pt")
+                         "ntu120_xset_temporal.pt", "kinetics_temporal.pt")
+_SPATIAL_BONE = _files("ntu60_xsub_bones_spatial.pt", "ntu60_xview_bones_spatial.pt", "kinetics_bones_spatial.pt")
+_TEMPORAL_BONE = _files("ntu60_xsub_bones_temporal.pt", "ntu60_xview_bones_temporal.pt", "kinetics_bones_temporal.pt")
+# T-TR-agcn: published for NTU-120 on joints, for NTU-60 and Kinetics on joints + bones.
+_TEMPORAL_AGCN_JOINT = _files("ntu120_xsub_temporal-agcn.pt", "ntu120_xset-temporal-agcn.pt")
+_TEMPORAL_AGCN_BONE = _files("ntu60_xsub_bones_temporal-agcn.pt", "ntu60_xview_bones_temporal-agcn.pt",
+                             "kinetics_bones_temporal-agcn.pt")
 
 
 def _streams(spatial, temporal):
@@ -73,6 +82,18 @@ PRESETS = (
         description="T-TR (temporal self-attention), joint + bone input",
         config={"stream": "temporal", **_BONE}, layout="ntu25", clip_frames=300, num_classes=60,
         parameters={"ntu25": 6_839_890}, official_weights=_TEMPORAL_BONE,
+    ),
+    Preset(
+        name="st_tr_temporal_agcn_joint", family="sttr",
+        description="T-TR-agcn (temporal self-attention, adaptive graph units), joint input",
+        config={"stream": "temporal", "adaptive_graph": True, **_JOINT}, layout="ntu25", clip_frames=300,
+        num_classes=60, parameters={"ntu25": 2_139_846}, official_weights=_TEMPORAL_AGCN_JOINT,
+    ),
+    Preset(
+        name="st_tr_temporal_agcn_bone", family="sttr",
+        description="T-TR-agcn (temporal self-attention, adaptive graph units), joint + bone input",
+        config={"stream": "temporal", "adaptive_graph": True, **_BONE}, layout="ntu25", clip_frames=300,
+        num_classes=60, parameters={"ntu25": 8_318_930}, official_weights=_TEMPORAL_AGCN_BONE,
     ),
     Preset(
         name="st_tr_2s_bone", family="sttr",
