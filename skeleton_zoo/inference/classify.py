@@ -76,18 +76,20 @@ def _is_pyskl(model) -> bool:
     return all(input_features(m) in STREAMS for m in streams)
 
 
-def _read_video(path):
-    """A file, read before any model is built: raw NTU bodies ("ntu25",
-    (2, T, 25, 3): the two most energetic, as the NTU reader keeps them, for
-    PYSKL's models), detector keypoints ("coco17", `Tracks`: JSON, `.npy`,
-    an `.npz` with `keypoints`, an OpenPose folder), or an already normalised
-    NTU `.npz` ("normalized"); anything else as `read_clip` reports it."""
+def _read_video(path, num_frames):
+    """A file, read before any model is built: `(kind, data, clip)` with
+    raw NTU bodies ("ntu25", (2, T, 25, 3): the two most energetic, as the NTU
+    reader keeps them, for PYSKL's models), detector keypoints ("coco17",
+    `Tracks`: JSON, `.npy`, an `.npz` with `keypoints`, an OpenPose folder),
+    or an already normalised NTU `.npz` ("normalized", None); `clip` is the
+    NTU file's `read_clip` (None for keypoints). Anything else raises as
+    `read_clip` reports it."""
     from skeleton_zoo.formats import keypoint_files, ntu
 
     if path.endswith(".skeleton"):
-        read_clip(path)  # the NTU reader's checks and messages
+        clip = read_clip(path, num_frames)  # the NTU reader's checks and messages
         try:
-            return "ntu25", ntu.select_bodies(ntu.read_skeleton(path)).astype(np.float32)
+            return "ntu25", ntu.select_bodies(ntu.read_skeleton(path)).astype(np.float32), clip
         except ntu.SkeletonFileError as error:
             raise skeleton_file_error(path, error) from None
     keypoints = path.endswith((".json", ".npy")) or os.path.isdir(path)
@@ -98,10 +100,9 @@ def _read_video(path):
         except (OSError, ValueError):
             pass
     if not keypoints:
-        read_clip(path)  # NTU joints (.npz), or the error naming what was expected
-        return "normalized", None
+        return "normalized", None, read_clip(path, num_frames)  # or the error naming what was expected
     try:
-        return "coco17", keypoint_files.read_keypoints(path)
+        return "coco17", keypoint_files.read_keypoints(path), None
     except keypoint_files.InputError as error:
         raise InputFileError(path, str(error).removeprefix(f"{path}: ")) from None
 
@@ -208,19 +209,19 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         raise ValueError("classify_files: no input files.")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"classify_files: `top` must be a positive integer, found {top!r}.")
-    videos = [_read_video(p) for p in paths]
+    videos = [_read_video(p, num_frames) for p in paths]
     clips = None
-    if all(kind != "coco17" for kind, _ in videos):
-        clips = np.stack([read_clip(p, num_frames) for p in paths])  # read and checked above: cheap
+    if all(kind != "coco17" for kind, _, _ in videos):
+        clips = np.stack([clip for _, _, clip in videos])
     model = _load_model(model, weights, overrides)
     if _is_pyskl(model):
         layout = model.layout.name
-        converted = [_pyskl_joints(p, kind, data, layout, width, height) for p, (kind, data) in zip(paths, videos)]
+        converted = [_pyskl_joints(p, kind, data, layout, width, height) for p, (kind, data, _) in zip(paths, videos)]
         probabilities = pyskl_probabilities(model, [j for j, _ in converted], layout, [s for _, s in converted],
                                             batch_size)
     else:
         if clips is None:
-            path = next(p for p, (kind, _) in zip(paths, videos) if kind == "coco17")
+            path = next(p for p, (kind, _, _) in zip(paths, videos) if kind == "coco17")
             raise InputFileError(path, f"holds 2D keypoints; '{model.name}' takes NTU 3D joints. 2D keypoints "
                                        f"classify with PYSKL's COCO-17 models, e.g. --model stgcn_pp "
                                        f"--option layout=coco17.")

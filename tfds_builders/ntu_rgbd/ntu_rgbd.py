@@ -40,7 +40,7 @@ of frames; `pad_to_official_length(example)` gives the official 300-frame
 clip. Samples in the dataset authors' missing-skeleton lists are skipped.
 """
 
-_CITATION = """
+CITATION = """
 @inproceedings{shahroudy2016ntu,
   title={NTU RGB+D: A Large Scale Dataset for 3D Human Activity Analysis},
   author={Shahroudy, Amir and Liu, Jun and Ng, Tian-Tsong and Wang, Gang},
@@ -213,7 +213,7 @@ class NtuRgbd(tfds.core.GeneratorBasedBuilder):
             }),
             supervised_keys=("joints", "label"),
             homepage="https://rose1.ntu.edu.sg/dataset/actionRecognition/",
-            citation=_CITATION,
+            citation=CITATION,
             metadata=tfds.core.MetadataDict(),
         )
 

@@ -29,6 +29,7 @@ from etils import epath
 
 from skeleton_zoo.formats import pyskl_annotations
 from tfds_builders.manual import manual_dir as get_manual_dir
+from tfds_builders.ntu_rgbd import ntu_rgbd
 
 __all__ = ["PysklSkeleton", "PysklSkeletonConfig", "PKL_URLS"]
 
@@ -50,16 +51,7 @@ _CITATION = """
 @inproceedings{duan2022pyskl,
   title={PYSKL: Towards Good Practices for Skeleton Action Recognition},
   author={Duan, Haodong and Wang, Jiaqi and Chen, Kai and Lin, Dahua},
-  booktitle={Proceedings of the 30th ACM International Conference on Multimedia}, year={2022}}
-@inproceedings{shahroudy2016ntu,
-  title={NTU RGB+D: A Large Scale Dataset for 3D Human Activity Analysis},
-  author={Shahroudy, Amir and Liu, Jun and Ng, Tian-Tsong and Wang, Gang},
-  booktitle={CVPR}, year={2016}}
-@article{liu2019ntu,
-  title={NTU RGB+D 120: A Large-Scale Benchmark for 3D Human Activity Understanding},
-  author={Liu, Jun and Shahroudy, Amir and Perez, Mauricio and Wang, Gang and Duan, Ling-Yu and Kot, Alex C.},
-  journal={IEEE TPAMI}, year={2019}}
-"""
+  booktitle={Proceedings of the 30th ACM International Conference on Multimedia}, year={2022}}""" + ntu_rgbd.CITATION
 
 _SKELETONS = {
     # skeleton -> (file suffix, layout, joints, channels)
