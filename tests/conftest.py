@@ -115,3 +115,18 @@ def ntu_expected():
 @pytest.fixture(scope="session")
 def gast_param_counts():
     return json.loads((FIXTURES / "gast" / "gast_param_counts.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def pyskl_data_dir(tmp_path_factory):
+    """The `pyskl_skeleton` NTU-60 X-Sub dummy datasets (3D and HRNet), prepared once."""
+    import tensorflow_datasets as tfds
+
+    import tfds_builders  # noqa: F401  (registers the builders)
+    from tfds_builders.pyskl_skeleton import pyskl_skeleton
+
+    folder = tmp_path_factory.mktemp("tfds_pyskl")
+    for config in ("ntu60_3d_xsub", "ntu60_hrnet_xsub"):
+        tfds.builder(f"pyskl_skeleton/{config}", data_dir=str(folder)).download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=str(pyskl_skeleton._HERE / "dummy_data")))
+    return str(folder)

@@ -31,7 +31,7 @@ def define_flags() -> None:
     flags.DEFINE_enum("strategy", "auto", ["auto", "default", "mirrored", "multi_worker"],
                       "auto: MirroredStrategy over all GPUs when more than one is visible; multi_worker: "
                       "MultiWorkerMirroredStrategy from TF_CONFIG.")
-    flags.DEFINE_integer("seed", 0, "Random seed (weights, shuffling).")
+    flags.DEFINE_integer("seed", 0, "Random seed (weights, shuffling, random clips).")
     flags.DEFINE_float("lr_decay", None, "Exponential schedules: learning-rate factor per epoch. Default: the "
                                          "recipe's (GAST-Net 0.95; HumanEva-I: 0.98).")
     flags.DEFINE_bool("flip", True, "Pose lifting: horizontal-flip augmentation.")

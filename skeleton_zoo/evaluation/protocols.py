@@ -226,7 +226,8 @@ def pyskl_video_scores(model, joints, layout: str, img_shape=None, clip_len: int
     Args:
         model: a classifier whose `input_features` is a PYSKL stream.
         joints: list of (T, V, M, 3) arrays, our layout: NTU x y z, or COCO
-            x y (pixels) and score.
+            x y (pixels) and score; in their source's dtype (PYSKL's files:
+            float16, which PreNormalize3D computes in).
         layout: "ntu25" or "coco17".
         img_shape: COCO only: list of (height, width), one per video.
         clip_len, num_clips: UniformSampleFrames' test setting. Defaults 100, 10.
@@ -239,7 +240,9 @@ def pyskl_video_scores(model, joints, layout: str, img_shape=None, clip_len: int
 
     clips = []
     for i, video in enumerate(joints):
-        keypoint = np.transpose(np.asarray(video, np.float32), (2, 0, 1, 3))  # (M, T, V, C)
+        keypoint = np.transpose(np.asarray(video), (2, 0, 1, 3))  # (M, T, V, C)
+        if not np.issubdtype(keypoint.dtype, np.floating):
+            keypoint = keypoint.astype(np.float32)
         if layout == "coco17":
             clip, _ = pyskl.test_clips(keypoint[..., :2], model.input_features, layout, keypoint[..., 2],
                                        tuple(img_shape[i]), clip_len, num_clips, model.num_persons)
@@ -274,8 +277,11 @@ def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = No
     """
     import keras
 
+    from tfds_builders.pyskl_skeleton import keypoint_dtype
+
     first = next(iter(models.values()))
     layout = first.layout.name
+    stored = keypoint_dtype(builder.info)
     progress = keras.utils.Progbar(num_videos, unit_name="video")
     scores = {name: [] for name in models}
     labels = []
@@ -283,7 +289,9 @@ def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = No
     def flush(batch):
         if not batch:
             return
-        joints, shapes = [e["joints"] for e in batch], [e.get("img_shape") for e in batch]
+        shapes = [e.get("img_shape") for e in batch]
+        # PreNormalize3D computes in the file's dtype (PYSKL's float16); PreNormalize2D in float32
+        joints = [e["joints"] if layout == "coco17" else e["joints"].astype(stored) for e in batch]
         for name, model in models.items():
             scores[name].append(pyskl_video_scores(model, joints, layout, shapes, clip_len, num_clips, batch_size))
         labels.extend(int(e["label"]) for e in batch)

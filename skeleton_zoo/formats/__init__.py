@@ -3,9 +3,10 @@ inference commands build on them.
 
 - `ntu`: NTU RGB+D `.skeleton` files and the official ST-TR preprocessing;
 - `kinetics`: Kinetics-Skeleton JSON files and the official ST-GCN / ST-TR
-  conversion;
+  conversion; `stgcn_feeder`: ST-GCN's train-time augmentation;
 - `pyskl_annotations`: PYSKL's annotation pickles (NTU 3D / HRNet 2D),
   validated, channels-last; `pyskl`: PYSKL's test pipeline;
+- `motionbert_ntu`: MotionBERT's NTU action items from PYSKL's HRNet keypoints;
 - `videopose3d`: VideoPose3D / GAST-Net `.npz` datasets and camera pairing;
 - `camera`: screen normalisation and camera transforms;
 - `keypoints`: keypoint orders (COCO-17, OpenPose, Human3.6M, HumanEva);

@@ -117,11 +117,14 @@ def crop_scale(motion, ratio: float = 1.0) -> np.ndarray:
     if len(valid) < 4:
         return np.zeros(motion.shape, motion.dtype)
     lo, hi = valid.min(axis=0), valid.max(axis=0)
-    scale = max(hi[0] - lo[0], hi[1] - lo[1]) * ratio
+    # The official ratio is a np.float64 draw: box and division in float64, stored in the motion's dtype, then
+    # the shift to [-1, 1] in that dtype (float32 input rounds where the official rounds).
+    scale = max(hi[0] - lo[0], hi[1] - lo[1]) * np.float64(ratio)
     if scale == 0:
         return np.zeros(motion.shape, motion.dtype)
     result = motion.copy()
-    result[..., :2] = ((motion[..., :2] - (lo + hi - scale) / 2) / scale - 0.5) * 2
+    result[..., :2] = (motion[..., :2] - (lo + hi - scale) / 2) / scale
+    result[..., :2] = (result[..., :2] - 0.5) * 2
     return np.clip(result, -1, 1).astype(motion.dtype)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["coco17_to_humaneva15", "coco17_to_h36m17", "halpe26_to_h36m17", "OPENPOSE_TO_COCO17"]
+__all__ = ["coco17_to_humaneva15", "coco17_to_h36m17", "coco17_to_h36m17_motionbert", "halpe26_to_h36m17",
+           "OPENPOSE_TO_COCO17"]
 
 # OpenPose orders -> COCO-17 (nose, eyes, ears, shoulders, elbows, wrists, hips, knees, ankles; left first).
 OPENPOSE_TO_COCO17 = {
@@ -122,4 +123,35 @@ def halpe26_to_h36m17(keypoints) -> np.ndarray:
     out = np.zeros(k.shape[:-2] + (17, k.shape[-1]))
     for joint, sources in enumerate(_H36M_FROM_HALPE26):
         out[..., joint, :] = k[..., sources[0], :] if len(sources) == 1 else (k[..., 18, :] + k[..., 19, :]) * 0.5
+    return out
+
+
+# MotionBERT's `coco2h36m` (lib/data/dataset_action.py): Human3.6M joint <- COCO-17 joints (mean of two), for the
+# NTU action data; the spine (7) is the mean of the pelvis and thorax just computed.
+_H36M_FROM_COCO17_MOTIONBERT = ((11, 12), (12,), (14,), (16,), (11,), (13,), (15,), None, (5, 6), (0,), (1, 2), (5,),
+                                (7,), (9,), (6,), (8,), (10,))
+
+
+def coco17_to_h36m17_motionbert(keypoints) -> np.ndarray:
+    """COCO-17 keypoints -> Human3.6M-17, exactly as MotionBERT's NTU action
+    pipeline (`coco2h36m`): pelvis = mid-hip, thorax = mid-shoulder, spine =
+    their mean, head = mid-eye, limbs and nose copied. Not GAST-Net's
+    `coco17_to_h36m17` (different head, thorax, spine and nose).
+
+    Args:
+        keypoints: (..., 17, C) array (the official: x, y).
+
+    Returns:
+        (..., 17, C) float64 (the official dtype; the means of two joints are
+        computed in the input's dtype, the spine in float64, as the official).
+    """
+    k = np.asarray(keypoints)
+    if k.ndim < 2 or k.shape[-2] != 17:
+        raise ValueError(f"coco17_to_h36m17_motionbert: expected keypoints of shape (..., 17, C), found {k.shape}.")
+    out = np.zeros(k.shape)
+    for joint, sources in enumerate(_H36M_FROM_COCO17_MOTIONBERT):
+        if sources is not None:
+            out[..., joint, :] = k[..., sources[0], :] if len(sources) == 1 else (
+                k[..., sources[0], :] + k[..., sources[1], :]) * 0.5
+    out[..., 7, :] = (out[..., 0, :] + out[..., 8, :]) * 0.5
     return out

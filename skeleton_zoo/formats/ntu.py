@@ -34,7 +34,7 @@ import numpy as np
 __all__ = [
     "NUM_JOINTS", "MAX_BODY_SLOTS", "NUM_PERSONS", "MAX_FRAMES", "SkeletonFileError",
     "SampleId", "parse_sample_name", "read_skeleton", "select_bodies", "pre_normalize",
-    "process_skeleton", "rotation_matrix", "angle_between", "pad_like_official",
+    "process_skeleton", "normalize_bodies", "rotation_matrix", "angle_between", "pad_like_official",
 ]
 
 NUM_JOINTS = 25
@@ -329,11 +329,27 @@ def process_skeleton(source, path=None, num_frames: int = MAX_FRAMES, return_det
         (num_frames, 25, 2, 3) float32 (frames, joints, persons, xyz), the
         official `joint` data of the sample, channels-last.
     """
-    slots = read_skeleton(source, path)
-    bodies = select_bodies(slots)  # (2, T, 25, 3) float64
+    return normalize_bodies(read_skeleton(source, path), num_frames, return_details)
+
+
+def normalize_bodies(slots, num_frames: int = MAX_FRAMES, return_details: bool = False):
+    """Steps 2-3 of the pipeline on bodies already read: the 2 most energetic
+    of `slots` (`select_bodies`), zero-padded to 2 persons and `num_frames`
+    frames, `pre_normalize`d.
+
+    Args:
+        slots: (bodies, T, 25, 3), e.g. `read_skeleton`'s (4 slots) or the
+            persons of a PYSKL 3D annotation (1 or 2).
+        num_frames: clip length (longer sequences keep all frames).
+        return_details: also return `origin`, `valid_frames` and T.
+
+    Returns:
+        (max(num_frames, T), 25, 2, 3) float32, as `process_skeleton`.
+    """
+    bodies = select_bodies(np.asarray(slots, dtype=np.float64))  # (<= 2, T, 25, 3), energies in float64
     length = max(num_frames, bodies.shape[1])
     padded = np.zeros((NUM_PERSONS, length, NUM_JOINTS, 3), dtype=np.float32)
-    padded[:, :bodies.shape[1]] = bodies
+    padded[:len(bodies), :bodies.shape[1]] = bodies
     x, origin, valid = pre_normalize(padded, return_details=True)
     joints = np.transpose(x, (1, 2, 0, 3))
     if return_details:

@@ -8,9 +8,14 @@ as the official test pipeline of every PYSKL config:
     -> PoseDecode, FormatGCNInput(num_person=2)
     -> the model on each clip; softmax per clip, mean over the clips
 
+and its train pipeline (`train_clip`): the same with one clip sampled in
+train mode (random, `num_clips=1`); the configs' validation pipeline is
+`test_clips(..., num_clips=1)`.
+
 Arrays follow PYSKL's annotation files, (M, T, V, C) = persons, frames,
-joints, channels; `test_clips` returns model input in our layout,
-(clips, frames, joints, persons, channels).
+joints, channels; `test_clips` / `train_clip` return model input in our
+layout, (clips, frames, joints, persons, channels) / (frames, joints,
+persons, channels).
 
 Streams are fused across models with PYSKL's weights (`STREAM_WEIGHTS`:
 joint 2, bone 2, joint motion 1, bone motion 1) on the clip-averaged
@@ -26,7 +31,8 @@ import numpy as np
 from skeleton_zoo.formats.ntu import angle_between, rotation_matrix
 
 __all__ = ["STREAMS", "STREAM_WEIGHTS", "BONE_PAIRS", "pre_normalize_3d", "pre_normalize_2d", "skeleton_stream",
-           "uniform_sample_indices", "format_gcn_input", "test_clips", "clip_probabilities", "fuse_streams"]
+           "uniform_sample_indices", "format_gcn_input", "test_clips", "train_clip",
+           "clip_probabilities", "fuse_streams"]
 
 STREAMS = ("j", "b", "jm", "bm")
 STREAM_WEIGHTS = {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}  # the READMEs' four-stream fusion 2:2:1:1
@@ -249,19 +255,49 @@ def test_clips(keypoint, stream: str = "j", layout: str = "ntu25", keypoint_scor
         float32 in our model layout, and the sampled frame indices
         (num_clips * clip_len,) into the pre-normalised sequence.
     """
+    data = _normalized_stream(keypoint, stream, layout, keypoint_score, img_shape, "test_clips")
+    frame_inds = uniform_sample_indices(data.shape[1], clip_len, num_clips)
+    clips = format_gcn_input(data, frame_inds, num_clips, num_person)
+    return clips.transpose(0, 2, 3, 1, 4), frame_inds
+
+
+def train_clip(keypoint, stream: str = "j", layout: str = "ntu25", keypoint_score=None, img_shape=(1080, 1920),
+               clip_len: int = 100, num_person: int = 2, rng: np.random.RandomState | None = None):
+    """The whole PYSKL train pipeline of one video, for one stream: as
+    `test_clips`, but one clip whose frames `UniformSampleFrames` samples in
+    train mode (random start / skips / segment frames, drawn from `rng`).
+    Every NTU config of ST-GCN++, CTR-GCN, AAGCN and MS-G3D trains on this
+    alone (no rotation, scaling or noise).
+
+    Args:
+        keypoint, stream, layout, keypoint_score, img_shape, num_person: as
+            `test_clips`.
+        clip_len: int. Defaults to 100.
+        rng: `np.random.RandomState` to draw from (default: a fresh one).
+
+    Returns:
+        `(clip, frame_inds)`: clip (clip_len, V, num_person, 3) float32 in
+        our model layout, and its frame indices (clip_len,) into the
+        pre-normalised sequence.
+    """
+    data = _normalized_stream(keypoint, stream, layout, keypoint_score, img_shape, "train_clip")
+    frame_inds = uniform_sample_indices(data.shape[1], clip_len, 1, seed=None, rng=rng)
+    clip = format_gcn_input(data, frame_inds, 1, num_person)[0]
+    return clip.transpose(1, 2, 0, 3), frame_inds
+
+
+def _normalized_stream(keypoint, stream, layout, keypoint_score, img_shape, where):
+    """`PreNormalize3D` / `PreNormalize2D`, then `GenSkeFeat`: (M, T', V, 3)."""
     if layout == "ntu25":
         if keypoint_score is not None:
-            raise ValueError("test_clips: `keypoint_score` is for 2D keypoints (layout 'coco17'), "
+            raise ValueError(f"{where}: `keypoint_score` is for 2D keypoints (layout 'coco17'), "
                              "NTU joints are x, y, z.")
         data = pre_normalize_3d(keypoint)
     elif layout == "coco17":
         data = pre_normalize_2d(keypoint, keypoint_score, img_shape)
     else:
-        raise ValueError(f"test_clips: `layout` must be 'ntu25' or 'coco17', found {layout!r}.")
-    data = skeleton_stream(data, stream, layout)
-    frame_inds = uniform_sample_indices(data.shape[1], clip_len, num_clips)
-    clips = format_gcn_input(data, frame_inds, num_clips, num_person)
-    return clips.transpose(0, 2, 3, 1, 4), frame_inds
+        raise ValueError(f"{where}: `layout` must be 'ntu25' or 'coco17', found {layout!r}.")
+    return skeleton_stream(data, stream, layout)
 
 
 def clip_probabilities(logits) -> np.ndarray:

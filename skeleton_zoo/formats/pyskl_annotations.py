@@ -36,7 +36,7 @@ from typing import Iterator, Mapping, Sequence
 import numpy as np
 
 __all__ = ["GCN_NUM_PERSONS", "AnnotationFileError", "PysklSample", "PysklAnnotations", "read_annotations",
-           "to_channels_last"]
+           "read_annotation_pickle", "stored_keypoint_dtype", "to_channels_last"]
 
 GCN_NUM_PERSONS = 2  # FormatGCNInput(num_person=2) in every PYSKL GCN config
 _REQUIRED_KEYS = ("frame_dir", "label", "total_frames", "keypoint")
@@ -162,6 +162,31 @@ def _validate_annotation(annotation, path, index) -> tuple[int, bool]:
     return keypoint.shape[2], is_2d
 
 
+def _validate_annotations(path, annotations: list, indexed: bool = True) -> tuple[int, bool]:
+    """Checks every annotation, unique frame_dirs and one kind per file;
+    returns (V, is_2d). `indexed=False`: a single annotation (no index in messages)."""
+    if not annotations:
+        raise AnnotationFileError(path, "expected at least one annotation, found none.", key="annotations")
+    seen: dict[str, int] = {}
+    first = None
+    for index, annotation in enumerate(annotations):
+        kind = _validate_annotation(annotation, path, index if indexed else None)
+        frame_dir = annotation["frame_dir"]
+        if frame_dir in seen:
+            raise AnnotationFileError(path, f"the frame_dir of annotations[{seen[frame_dir]}] again; expected "
+                                            f"unique frame_dirs.", index, frame_dir, "frame_dir")
+        seen[frame_dir] = index
+        if first is None:
+            first = kind
+        elif kind != first:
+            def describe(k):
+                return f"{k[0]} joints, {'2D (x, y, score)' if k[1] else '3D (x, y, z)'}"
+
+            raise AnnotationFileError(path, f"expected {describe(first)} as annotations[0], found {describe(kind)} "
+                                            f"(shape {annotation['keypoint'].shape}).", index, frame_dir, "keypoint")
+    return first
+
+
 def to_channels_last(annotation: Mapping, num_persons: int | None = None) -> PysklSample:
     """One (validated) annotation of the file in our layout.
 
@@ -205,6 +230,10 @@ class PysklAnnotations:
             converted per sample by `sample` / `samples`).
         num_joints: int, V (25 for NTU 3D, 17 for COCO keypoints).
         is_2d: bool, True for (x, y) keypoints with scores.
+        keypoint_dtype: str, the stored keypoints' dtype ("float16" in
+            PYSKL's files). Samples are widened to float32, exactly; PYSKL's
+            pipelines compute in the stored dtype (`PreNormalize3D`,
+            MotionBERT's `make_cam`), so they cast back to it.
     """
 
     path: str
@@ -212,6 +241,7 @@ class PysklAnnotations:
     annotations: list[Mapping]
     num_joints: int
     is_2d: bool
+    keypoint_dtype: str = "float32"
 
     def __post_init__(self):
         self._index = {str(a["frame_dir"]): i for i, a in enumerate(self.annotations)}
@@ -282,7 +312,11 @@ def read_annotations(path) -> PysklAnnotations:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"PYSKL annotation file '{path}' does not exist.")
-    data = _load(path)
+    return _annotation_file(path, _load(path))
+
+
+def _annotation_file(path: str, data) -> PysklAnnotations:
+    """`read_annotations` on the unpickled content."""
     if not isinstance(data, Mapping):
         raise AnnotationFileError(path, f"expected a dict with 'split' and 'annotations', found "
                                         f"{type(data).__name__}.")
@@ -294,25 +328,8 @@ def read_annotations(path) -> PysklAnnotations:
             raise AnnotationFileError(path, f"expected a {'dict' if kind is Mapping else 'list'}, found "
                                             f"{type(data[key]).__name__}.", key=key)
     annotations = list(data["annotations"])
-    if not annotations:
-        raise AnnotationFileError(path, "expected at least one annotation, found none.", key="annotations")
-    seen: dict[str, int] = {}
-    first = None
-    for index, annotation in enumerate(annotations):
-        kind = _validate_annotation(annotation, path, index)
-        frame_dir = annotation["frame_dir"]
-        if frame_dir in seen:
-            raise AnnotationFileError(path, f"the frame_dir of annotations[{seen[frame_dir]}] again; expected "
-                                            f"unique frame_dirs.", index, frame_dir, "frame_dir")
-        seen[frame_dir] = index
-        if first is None:
-            first = kind
-        elif kind != first:
-            def describe(k):
-                return f"{k[0]} joints, {'2D (x, y, score)' if k[1] else '3D (x, y, z)'}"
-
-            raise AnnotationFileError(path, f"expected {describe(first)} as annotations[0], found {describe(kind)} "
-                                            f"(shape {annotation['keypoint'].shape}).", index, frame_dir, "keypoint")
+    first = _validate_annotations(path, annotations)
+    seen = {annotation["frame_dir"] for annotation in annotations}
     splits = {}
     for name, frame_dirs in data["split"].items():
         if isinstance(frame_dirs, str) or not isinstance(frame_dirs, Sequence):
@@ -325,4 +342,42 @@ def read_annotations(path) -> PysklAnnotations:
                                       key=f"split/{name}")
         splits[str(name)] = [str(f) for f in frame_dirs]
     return PysklAnnotations(path=path, splits=splits, annotations=annotations, num_joints=first[0],
-                            is_2d=first[1])
+                            is_2d=first[1], keypoint_dtype=stored_keypoint_dtype(annotations))
+
+
+def read_annotation_pickle(path) -> PysklAnnotations:
+    """Reads a pickle of PYSKL annotations in any form a user may hold: a
+    whole annotation file (as `read_annotations`, splits kept), a list of
+    annotation dicts, or one annotation dict; the same restricted unpickler
+    and checks per annotation.
+
+    Args:
+        path: the `.pkl` file.
+
+    Returns:
+        `PysklAnnotations`; `splits` is empty for a list or a single annotation.
+
+    Raises:
+        FileNotFoundError, UnsafePickleError, AnnotationFileError: as `read_annotations`.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"PYSKL annotation file '{path}' does not exist.")
+    data = _load(path)
+    if isinstance(data, Mapping) and ("split" in data or "annotations" in data):
+        return _annotation_file(path, data)
+    single = isinstance(data, Mapping)
+    if not single and (isinstance(data, (str, bytes)) or not isinstance(data, Sequence)):
+        raise AnnotationFileError(path, f"expected an annotation file (a dict with 'split' and 'annotations'), a "
+                                        f"list of annotation dicts or one annotation dict, found "
+                                        f"{type(data).__name__}.")
+    annotations = [data] if single else list(data)
+    num_joints, is_2d = _validate_annotations(path, annotations, indexed=not single)
+    return PysklAnnotations(path=path, splits={}, annotations=annotations, num_joints=num_joints, is_2d=is_2d,
+                            keypoint_dtype=stored_keypoint_dtype(annotations))
+
+
+def stored_keypoint_dtype(annotations) -> str:
+    """The dtype all (validated) keypoint arrays fit in: "float16" for PYSKL's files."""
+    dtype = np.result_type(*{np.asarray(a["keypoint"]).dtype for a in annotations}) if annotations else None
+    return dtype.name if dtype is not None and np.issubdtype(dtype, np.floating) else "float32"

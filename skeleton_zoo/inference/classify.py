@@ -19,6 +19,15 @@ files from a detector (what `lift` reads: COCO results / GAST / AlphaPose
 JSON, OpenPose folders, arrays; the image size from the file or
 `width`/`height`), with `layout="ntu25"` on raw NTU `.skeleton` files.
 
+PYSKL annotation pickles (`ntu60_3danno.pkl`, `ntu60_hrnet.pkl`, a list of
+their annotation dicts, or one; read by `formats.pyskl_annotations`'
+restricted unpickler) are classified video by video, named by `frame_dir`
+(`videos` / `split` select some): 3D NTU-25 annotations by PYSKL's `ntu25`
+models, or by the NTU clip models with the `ntu_rgbd` builder's pipeline on
+the annotation's bodies (`formats.ntu.normalize_bodies`: the two most
+energetic, zero-padded to 300 frames, normalised); 2D COCO-17 ones by
+PYSKL's `coco17` models (the file's image size and person order).
+
 Output: the `top` classes of each file (rank, class index, name,
 probability). Probabilities are the softmax of the model's logits; for an
 ensemble, of the fused (summed) logits, or with `fusion="softmax"` the mean
@@ -27,14 +36,19 @@ of the streams' probabilities (`tasks.action_recognition.probabilities`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import numpy as np
 
+from skeleton_zoo.formats import ntu
 from skeleton_zoo.formats.clip_files import NUM_FRAMES, InputFileError, read_clip, skeleton_file_error
 
 __all__ = ["InputFileError", "read_clip", "class_names", "class_probabilities", "pyskl_probabilities",
-           "classify_files", "format_results", "render_clip", "NUM_FRAMES"]
+           "classify_files", "format_results", "render_clip", "NUM_FRAMES", "PICKLE_SUFFIXES"]
+
+PICKLE_SUFFIXES = (".pkl", ".pickle")  # PYSKL annotation files
+_VIDEOS_PER_STEP = 64  # videos prepared and classified at a time: whole annotation files hold thousands
 
 
 def class_names(num_classes: int) -> list[str]:
@@ -84,7 +98,7 @@ def _read_video(path, num_frames):
     or an already normalised NTU `.npz` ("normalized", None); `clip` is the
     NTU file's `read_clip` (None for keypoints). Anything else raises as
     `read_clip` reports it."""
-    from skeleton_zoo.formats import keypoint_files, ntu
+    from skeleton_zoo.formats import keypoint_files
 
     if path.endswith(".skeleton"):
         clip = read_clip(path, num_frames)  # the NTU reader's checks and messages
@@ -107,14 +121,120 @@ def _read_video(path, num_frames):
         raise InputFileError(path, str(error).removeprefix(f"{path}: ")) from None
 
 
+@dataclasses.dataclass
+class _Video:
+    """One video to classify: `kind` "ntu25" (`data`: raw NTU bodies),
+    "coco17" (detector `Tracks`), "normalized" (an NTU `.npz`), or
+    "annotation" (`data`: a PYSKL annotation dict, `layout` its skeleton:
+    "ntu25" for 3D NTU-25, "coco17" for 2D COCO-17, else None); `clip` the
+    NTU clip of a file (None when computed later or not applicable)."""
+
+    path: str
+    kind: str
+    data: object = None
+    clip: np.ndarray | None = None
+    name: str | None = None  # an annotation's frame_dir
+    label: int | None = None
+    layout: str | None = None
+
+
+def _pickle_problem(error, path) -> str:
+    """An annotation-file error without its leading "PYSKL annotation file 'PATH'"."""
+    text = str(error)
+    where = f"PYSKL annotation file '{path}'"
+    return text[len(where):].lstrip(",: ") if text.startswith(where) else text
+
+
+def _read_annotation_videos(path, videos, split) -> list:
+    """A PYSKL annotation pickle (a whole file, a list of annotations or one)
+    -> its videos as `_Video`s in the file's order, those of `split` and
+    whose frame_dir starts with one of `videos`, when given."""
+    from skeleton_zoo.formats import pyskl_annotations
+    from skeleton_zoo.weights.safe_pickle import UnsafePickleError
+
+    if not os.path.isfile(path):
+        raise InputFileError(path, "no such file." if not os.path.exists(path) else "not a file.")
+    try:
+        data = pyskl_annotations.read_annotation_pickle(path)
+    except (pyskl_annotations.AnnotationFileError, UnsafePickleError) as error:
+        raise InputFileError(path, _pickle_problem(error, path)) from None
+    except OSError as error:
+        raise InputFileError(path, f"cannot read the file: {error.strerror or error}.") from None
+    annotations = data.annotations
+    if split is not None:
+        if split not in data.splits:
+            found = (f"its splits are {', '.join(sorted(data.splits))}" if data.splits
+                     else "it holds annotations without splits (not a whole annotation file)")
+            raise InputFileError(path, f"no split '{split}' (--split); {found}.")
+        members = set(data.frame_dirs(split))  # in the file's order, as PYSKL's PoseDataset keeps them
+        annotations = [a for a in annotations if a["frame_dir"] in members]
+    if not annotations:
+        raise InputFileError(path, f"split '{split}' lists no video.")
+    if videos:
+        candidates = annotations
+        annotations = [a for a in candidates if str(a["frame_dir"]).startswith(tuple(videos))]
+        if not annotations:
+            among = f"the {len(candidates)} of split '{split}'" if split is not None else f"its {len(candidates)}"
+            raise InputFileError(path, f"no video whose frame_dir starts with {', '.join(videos)} (--videos) among "
+                                       f"{among}, e.g. '{candidates[0]['frame_dir']}'.")
+    layout = {(25, False): "ntu25", (17, True): "coco17"}.get((data.num_joints, data.is_2d))
+    return [_Video(path, "annotation", a, name=str(a["frame_dir"]), label=int(a["label"]), layout=layout)
+            for a in annotations]
+
+
+def _describe_annotations(video) -> str:
+    a = video.data
+    return (f"PYSKL {'2D' if a['keypoint'].shape[-1] == 2 else '3D'} annotations of {a['keypoint'].shape[2]} "
+            f"joints")
+
+
+def _check_pyskl_input(video, layout):
+    """Raises `InputFileError` unless the PYSKL model of `layout` takes `video`."""
+    wanted = {"ntu25": "raw NTU .skeleton files or PYSKL 3D NTU-25 annotations",
+              "coco17": "2D keypoint files (COCO-17) or PYSKL 2D COCO-17 annotations"}[layout]
+    if video.kind == "annotation":
+        if video.layout != layout:
+            raise InputFileError(video.path, f"holds {_describe_annotations(video)}; the model (layout "
+                                             f"'{layout}') takes {wanted}.")
+        persons = video.data["keypoint"].shape[0]
+        if layout == "ntu25" and persons > 2:  # PreNormalize3D asserts M in [1, 2]
+            raise InputFileError(video.path, f"video '{video.name}' has {persons} persons; PYSKL's 3D pipeline "
+                                             f"takes 1 or 2.")
+    elif video.kind != layout:
+        found = {"ntu25": "NTU 3D joints (.skeleton)", "coco17": "2D keypoints from a detector",
+                 "normalized": "already normalised NTU joints (.npz)"}[video.kind]
+        wanted = {"ntu25": "raw NTU .skeleton files", "coco17": "2D keypoint files (COCO-17)"}[layout]
+        raise InputFileError(video.path, f"holds {found}; the model (layout '{layout}') takes {wanted}.")
+
+
+def _check_sttr_input(video, model):
+    """Raises `InputFileError` unless the (ST-TR style, NTU clip) `model` takes `video`."""
+    if video.kind == "coco17" or (video.kind == "annotation" and video.layout == "coco17"):
+        found = "2D keypoints" if video.kind == "coco17" else _describe_annotations(video)
+        raise InputFileError(video.path, f"holds {found}; '{model.name}' takes NTU 3D joints. 2D keypoints "
+                                         f"classify with PYSKL's COCO-17 models, e.g. --model stgcn_pp "
+                                         f"--option layout=coco17.")
+    if video.kind == "annotation" and video.layout != "ntu25":
+        raise InputFileError(video.path, f"holds {_describe_annotations(video)}; '{model.name}' takes NTU 3D "
+                                         f"joints (25).")
+
+
+def _pyskl_input(video, layout, width, height):
+    """(T, V, M, 3) joints in our layout and the image size (height, width) or
+    None, for `evaluation.protocols.pyskl_video_scores`."""
+    if video.kind == "annotation":
+        from skeleton_zoo.formats.pyskl_annotations import stored_keypoint_dtype, to_channels_last
+
+        sample = to_channels_last(video.data)  # every person: FormatGCNInput keeps the model's first ones
+        if video.layout == "ntu25":  # back to the stored dtype (PYSKL's float16): PreNormalize3D computes in it
+            return sample.joints.astype(stored_keypoint_dtype([video.data])), sample.img_shape
+        return sample.joints, sample.img_shape  # PreNormalize2D computes in float32
+    return _pyskl_joints(video.path, video.kind, video.data, layout, width, height)
+
+
 def _pyskl_joints(path, kind, data, layout, width, height):
     """(T, V, M, 3) joints in our layout (COCO: x, y pixels and score) and the
     image size (height, width), for `evaluation.protocols.pyskl_video_scores`."""
-    if kind != layout:
-        found = {"ntu25": "NTU 3D joints (.skeleton)", "coco17": "2D keypoints from a detector",
-                 "normalized": "already normalised NTU joints (.npz)"}[kind]
-        wanted = {"ntu25": "raw NTU .skeleton files", "coco17": "2D keypoint files (COCO-17)"}[layout]
-        raise InputFileError(path, f"holds {found}; the model (layout '{layout}') takes {wanted}.")
     if layout == "ntu25":
         return np.transpose(data, (1, 2, 0, 3)), None
     width, height = width or data.width, height or data.height
@@ -172,12 +292,16 @@ def _load_model(model, weights, overrides):
 
 
 def classify_files(paths, model, weights=None, top: int = 5, overrides=None, batch_size: int = 8,
-                   num_frames: int = NUM_FRAMES, width: float | None = None, height: float | None = None) -> list[dict]:
-    """Classifies NTU clips, or detector keypoint files with PYSKL's COCO-17 models.
+                   num_frames: int = NUM_FRAMES, width: float | None = None, height: float | None = None,
+                   videos=None, split: str | None = None) -> list[dict]:
+    """Classifies NTU clips, PYSKL annotation pickles, or detector keypoint
+    files with PYSKL's COCO-17 models.
 
     Args:
-        paths: `.skeleton` / `.npz` files (see `read_clip`); for PYSKL's
-            models with `layout="coco17"`, keypoint files as `lift` reads them.
+        paths: `.skeleton` / `.npz` files (see `read_clip`); PYSKL annotation
+            pickles (`.pkl`: a whole annotation file, a list of annotations
+            or one; every video in it); for PYSKL's models with
+            `layout="coco17"`, keypoint files as `lift` reads them.
         model: an action recognition preset name (e.g. "st_tr_2s_joint") or
             a built action-recognition `keras.Model`.
         weights: for a preset name: as `skeleton_zoo.load`, or "S,T" (or
@@ -190,15 +314,21 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         num_frames: clip length the files are padded or cut to (not PYSKL's
             models: they sample 10 clips of 100 frames).
         width, height: image size of 2D keypoint files that do not say it.
+        videos: pickles: only the videos whose frame_dir starts with one of
+            these strings (e.g. ["S001C001P001R001A001"]). Default: all.
+        split: pickles: only the videos of this split of the file (e.g.
+            "xsub_val"). Default: every video of the file.
 
     Returns:
-        One dict per file, in order: `{"file": path, "top": [{"rank": 1,
-        "index": class index, "name": NTU action name, "probability":
-        float}, ...]}`, most probable first.
+        One dict per file (per video of a pickle), in order: `{"file": path,
+        "top": [{"rank": 1, "index": class index, "name": NTU action name,
+        "probability": float}, ...]}`, most probable first; a pickle's videos
+        also have `"video"` (frame_dir) and `"label"` (the file's label).
 
     Raises:
-        InputFileError: a bad input file (all files are read before the
-            model is built).
+        InputFileError: a bad input file, or one the model cannot take (all
+            files are read before the model is built, and checked before
+            any is classified).
         ValueError, TypeError, FileNotFoundError, WeightsMismatchError,
         CheckpointError: a bad preset, option or weights file.
     """
@@ -209,42 +339,63 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         raise ValueError("classify_files: no input files.")
     if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
         raise ValueError(f"classify_files: `top` must be a positive integer, found {top!r}.")
-    videos = [_read_video(p, num_frames) for p in paths]
-    clips = None
-    if all(kind != "coco17" for kind, _, _ in videos):
-        clips = np.stack([clip for _, _, clip in videos])
+    videos = [videos] if isinstance(videos, str) else list(videos or [])
+    if (videos or split is not None) and not any(p.lower().endswith(PICKLE_SUFFIXES) for p in paths):
+        raise ValueError("classify_files: `videos` and `split` (--videos, --split) select videos of PYSKL "
+                         "annotation pickles (.pkl); none of the inputs is one.")
+    inputs = []
+    for path in paths:
+        if path.lower().endswith(PICKLE_SUFFIXES):
+            inputs += _read_annotation_videos(path, videos, split)
+        else:
+            inputs.append(_Video(path, *_read_video(path, num_frames)))
     model = _load_model(model, weights, overrides)
     if _is_pyskl(model):
         layout = model.layout.name
-        converted = [_pyskl_joints(p, kind, data, layout, width, height) for p, (kind, data, _) in zip(paths, videos)]
-        probabilities = pyskl_probabilities(model, [j for j, _ in converted], layout, [s for _, s in converted],
-                                            batch_size)
+        for video in inputs:
+            _check_pyskl_input(video, layout)
+        files = {i: _pyskl_input(v, layout, width, height) for i, v in enumerate(inputs) if v.kind != "annotation"}
+
+        def probabilities_of(start, stop):
+            converted = [files[i] if i in files else _pyskl_input(inputs[i], layout, width, height)
+                         for i in range(start, stop)]
+            return pyskl_probabilities(model, [j for j, _ in converted], layout, [s for _, s in converted],
+                                       batch_size)
     else:
-        if clips is None:
-            path = next(p for p, (kind, _, _) in zip(paths, videos) if kind == "coco17")
-            raise InputFileError(path, f"holds 2D keypoints; '{model.name}' takes NTU 3D joints. 2D keypoints "
-                                       f"classify with PYSKL's COCO-17 models, e.g. --model stgcn_pp "
-                                       f"--option layout=coco17.")
-        if (model.layout.num_joints, model.num_persons) != clips.shape[2:4]:
-            raise ValueError(f"classify reads NTU clips of {clips.shape[2]} joints and {clips.shape[3]} persons; "
+        for video in inputs:
+            _check_sttr_input(video, model)
+        if (model.layout.num_joints, model.num_persons) != (ntu.NUM_JOINTS, ntu.NUM_PERSONS):
+            raise ValueError(f"classify reads NTU clips of {ntu.NUM_JOINTS} joints and {ntu.NUM_PERSONS} persons; "
                              f"the model takes input {tuple(model.input_shape)}.")
-        probabilities = class_probabilities(model, clips, batch_size)
+
+        def probabilities_of(start, stop):
+            # ST-TR's NTU pipeline on an annotation's bodies, as on a .skeleton file's
+            clips = [ntu.normalize_bodies(v.data["keypoint"], num_frames)[:num_frames] if v.clip is None else v.clip
+                     for v in inputs[start:stop]]
+            return class_probabilities(model, np.stack(clips), batch_size)
+
+    probabilities = np.concatenate([probabilities_of(start, min(start + _VIDEOS_PER_STEP, len(inputs)))
+                                    for start in range(0, len(inputs), _VIDEOS_PER_STEP)])
     names = class_names(probabilities.shape[1])
     k = min(int(top), probabilities.shape[1])
     results = []
-    for path, p in zip(paths, probabilities):
+    for video, p in zip(inputs, probabilities):
         order = np.argsort(-p, kind="stable")[:k]
-        results.append({"file": path, "top": [
-            {"rank": r + 1, "index": int(i), "name": names[i], "probability": float(p[i])}
-            for r, i in enumerate(order)]})
+        result = {"file": video.path} if video.name is None else {"file": video.path, "video": video.name,
+                                                                  "label": video.label}
+        result["top"] = [{"rank": r + 1, "index": int(i), "name": names[i], "probability": float(p[i])}
+                         for r, i in enumerate(order)]
+        results.append(result)
     return results
 
 
 def format_results(results) -> str:
-    """The text blocks the command prints: one per file."""
+    """The text blocks the command prints: one per file (per video of a
+    pickle, headed by its frame_dir, file and label)."""
     blocks = []
     for result in results:
-        lines = [result["file"], "  rank  class  probability  name"]
+        head = f"{result['video']} ({result['file']}, label {result['label']})" if "video" in result else result["file"]
+        lines = [head, "  rank  class  probability  name"]
         lines += [f"  {t['rank']:>4}  {t['index']:>5}  {t['probability']:>11.4f}  {t['name']}"
                   for t in result["top"]]
         blocks.append("\n".join(lines))

@@ -10,11 +10,22 @@ The contract of a classifier (`ActionRecognition.required_attributes`):
     model.input_features  optional: what the C channels hold, "joint" (the
                           default), "joint+bone" (`layouts.skeleton_features`),
                           or a PYSKL stream "j" / "b" / "jm" / "bm"
-                          (`formats.pyskl`; evaluated with PYSKL's protocol)
+                          (`formats.pyskl`; evaluated with PYSKL's protocol),
+                          or "motionbert" (`formats.motionbert_ntu`: PYSKL's
+                          HRNet keypoints as H36M-17, one item per video)
+    model.clip_frames     optional: frames of its training / evaluation clips
+                          (default: the pipeline's official length, 300 ST-TR,
+                          100 PYSKL, 243 MotionBERT)
     model.to_probabilities(scores)  optional: scores -> class probabilities
                           (default: softmax of logits)
 
-Training (ST-TR / PYSKL): cross-entropy on 300-frame clips, top-1 / top-5.
+Training: cross-entropy, top-1 / top-5, on the model's official clips
+(`datasets.clips.load_action_clips`): ST-TR's 300-frame padded clips
+(`ntu_rgbd`, `kinetics_skeleton`), or PYSKL's train pipeline, one random
+100-frame clip per video, validated on its val pipeline's one seeded clip
+and tested on its 10 (`pyskl_skeleton`; the model's layout follows it), or
+MotionBERT's NTU items (`pyskl_skeleton` HRNet configs: random train items,
+the deterministic test item per video for validation and evaluation).
 Evaluation: top-1 / top-5 per stream and fused (ensembles), per-class
 accuracy, confusion matrix. Export: `skeleton` -> `logits`, `probabilities`.
 """
@@ -73,23 +84,38 @@ class ActionRecognition(Task):
     def build(self, preset, weights=None, options=None, builder=None, training: bool = False):
         from skeleton_zoo import registry
 
-        num_classes = None
+        num_classes = layout = None
         if builder is not None and "label" in builder.info.features.keys():
             num_classes = builder.info.features["label"].num_classes
-        defaults = {"num_classes": num_classes, **(dict(self.recipe(preset).model_options) if training else {})}
+        if builder is not None:
+            layout = (builder.info.metadata or {}).get("layout")  # pyskl_skeleton: "ntu25" (3D) or "coco17" (HRNet)
+            if layout not in preset.parameters:  # not a layout it is built for: MotionBERT's clips are h36m17
+                layout = None
+        defaults = {"num_classes": num_classes, "layout": layout,
+                    **(dict(self.recipe(preset).model_options) if training else {})}
         model = registry.load(preset.name, weights=weights, **self.options_for(preset, dict(options or {}), defaults))
         self.check_model(model)
+        if layout and model.layout.name != layout:
+            dataset = builder.name + (f"/{builder.builder_config.name}" if builder.builder_config else "")
+            raise ValueError(f"--dataset '{dataset}' holds '{layout}' skeletons, the model {preset.name} has layout "
+                             f"'{model.layout.name}' (--option layout): leave --option layout out to take the "
+                             f"dataset's, or pick a --dataset of layout '{model.layout.name}'.")
         return model
 
     def training_data(self, model, config, builder, batch_size: int) -> TrainingData:
-        from skeleton_zoo.datasets.clips import load_action_clips
+        from skeleton_zoo.datasets.clips import clip_source, load_action_clips
 
-        features = input_features(model)
-        train = load_action_clips(config.dataset, "train", features, batch_size, seed=config.seed, builder=builder)
+        features, frames = input_features(model), getattr(model, "clip_frames", None)
+        train = load_action_clips(config.dataset, "train", features, batch_size, seed=config.seed, builder=builder,
+                                  frames=frames)
         held_out = "test" if "test" in builder.info.splits else "validation"
         validation = load_action_clips(config.dataset, held_out, features, batch_size, shuffle=False,
-                                       builder=builder)
-        return TrainingData(train, validation, builder.info.splits["train"].num_examples, validation)
+                                       builder=builder, frames=frames)
+        # PYSKL validates on one clip per video (its val pipeline) and tests on 10 (the test pipeline).
+        evaluation = validation
+        if clip_source(features, builder, config.dataset) == "pyskl":
+            evaluation = builder.as_dataset(split=held_out, shuffle_files=False)
+        return TrainingData(train, validation, builder.info.splits["train"].num_examples, evaluation)
 
     def loss(self, recipe=None):
         import keras
@@ -103,18 +129,25 @@ class ActionRecognition(Task):
                 keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5")]
 
     def evaluate_trained(self, model, data: TrainingData, builder, out: str) -> dict:
-        from skeleton_zoo.evaluation.protocols import evaluate_action_models
+        """`evaluate`'s protocol on the held-out split: ST-TR's clips, or
+        PYSKL's 10-clip test pipeline for a PYSKL stream."""
+        from skeleton_zoo.evaluation.protocols import evaluate_action_models, evaluate_pyskl_protocol
+        from skeleton_zoo.formats.pyskl import STREAMS
 
+        if input_features(model) in STREAMS:
+            return {"protocol": "pyskl", **evaluate_pyskl_protocol({model.name: model}, data.evaluation, builder,
+                                                                   out=out)}
         return evaluate_action_models({model.name: model}, data.evaluation, builder, out=out)
 
     def evaluate(self, model, preset, dataset: str, builder, options: EvaluationOptions, out: str) -> dict:
         """ST-TR's protocol (the whole padded clip, one score per clip), or
         PYSKL's (10 clips of 100 frames per video, probabilities averaged)
         for models whose input is a PYSKL stream."""
-        from skeleton_zoo.datasets.clips import load_action_clips
+        from skeleton_zoo.datasets.clips import clip_source, load_action_clips
         from skeleton_zoo.evaluation.protocols import evaluate_action_models, evaluate_pyskl_protocol
         from skeleton_zoo.formats.pyskl import STREAMS
 
+        clip_source(input_features(model), builder, dataset)  # a PYSKL model on ntu_rgbd, ST-TR on pyskl_skeleton
         split = options.split or ("test" if "test" in builder.info.splits else "validation")
         streams = _streams(model, preset.name)
         if all(input_features(m) in STREAMS for m in streams.values()):
@@ -125,7 +158,8 @@ class ActionRecognition(Task):
                                              num_videos=builder.info.splits[split].num_examples)
             return {"split": split, "protocol": "pyskl", **result}
         ds = load_action_clips(dataset, split, input_features(model), options.batch_size, shuffle=False,
-                               builder=builder)
+                               builder=builder, frames=getattr(model, "clip_frames", None),
+                               test_mode=True)  # the test pipeline, also for --split train
         result = evaluate_action_models(streams, ds, builder, out=out, fusion=getattr(model, "fusion", "logits"))
         return {"split": split, **result}
 

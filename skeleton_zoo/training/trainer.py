@@ -10,7 +10,8 @@ metrics, the checkpoint monitor and the final evaluation
   frame of every (downsampled) sequence as one receptive-field window, each
   window also mirrored. A family's strided single-frame variant trains; the
   dilated sequence variant (same weights) evaluates.
-- action recognition (ST-TR): cross-entropy on 300-frame clips.
+- action recognition: cross-entropy on the model's official clips (ST-TR:
+  300 frames, padded; PYSKL: one random 100-frame clip per video).
 
 A run directory holds `backup/` (resume state), `best.weights.h5`,
 `last.weights.h5`, `logs/` (TensorBoard), `history.csv` / `history.json`,
@@ -103,7 +104,10 @@ def _check_config(config: TrainConfig) -> None:
 def _trainable_preset(name: str):
     preset = registry.get_preset(name)
     if preset.streams:
-        streams = ", ".join(preset.streams.values())
+        # PYSKL's four streams are one preset with `--option stream=...` each.
+        options = {s: "".join(f" --option {k}={v}" for k, v in dict(preset.stream_options.get(s, {})).items())
+                   for s in preset.streams}
+        streams = ", ".join(name + options[s] for s, name in preset.streams.items())
         files = ",".join(stream.upper() for stream in preset.streams)
         raise ValueError(f"--model {preset.name}: an ensemble's {len(preset.streams)} streams are trained "
                          f"separately, as in the paper. Train {streams}, then evaluate {preset.name} with "
@@ -197,6 +201,8 @@ def _train(config, strategy, preset, task, recipe, epochs, batch_size, learning_
     with strategy.scope():
         schedule = recipes.make_schedule(recipe, learning_rate, steps, epochs, lr_decay=config.lr_decay)
         task.compile(model, recipes.make_optimizer(recipe, schedule), recipe)
+        # Eagerly: created inside the traced first step, each slot variable costs a graph lift (seconds in all).
+        model.optimizer.build(model.trainable_variables)
     if chief:
         run_directory.claim(config.out, identity)
 

@@ -223,3 +223,27 @@ def test_pickled_code_is_refused_and_not_run(tmp_path):
         pa.read_annotations(path)
     assert "system" in error.value.refused and os.fspath(path) in str(error.value)
     assert not marker.exists()
+
+
+def test_read_annotation_pickle_takes_a_file_a_list_or_one_annotation(tmp_path):
+    data = _file_3d()
+    whole = pa.read_annotation_pickle(_write(tmp_path / "whole.pkl", data))
+    assert whole.splits == data["split"]
+    assert [a["frame_dir"] for a in whole.annotations] == data["split"]["xsub_train"] + data["split"]["xsub_val"]
+    listed = pa.read_annotation_pickle(_write(tmp_path / "list.pkl", data["annotations"]))
+    single = pa.read_annotation_pickle(_write(tmp_path / "one.pkl", data["annotations"][1]))
+    assert listed.splits == single.splits == {} and (listed.num_joints, listed.is_2d) == (25, False)
+    name = "S001C002P003R001A050"
+    np.testing.assert_array_equal(single.sample(name).joints, whole.sample(name).joints)
+    bad = dict(data["annotations"][1], total_frames=3)
+    with pytest.raises(pa.AnnotationFileError, match=r"one\.pkl' \(frame_dir 'S001C002P003R001A050'\), key "
+                                                     r"'keypoint': expected 3 frames"):
+        pa.read_annotation_pickle(_write(tmp_path / "one.pkl", bad))  # a single annotation: no index
+    with pytest.raises(pa.AnnotationFileError, match=r"list\.pkl', annotations\[1\] .*expected 3 frames"):
+        pa.read_annotation_pickle(_write(tmp_path / "list.pkl", [data["annotations"][0], bad]))
+    with pytest.raises(pa.AnnotationFileError, match=r"expected an annotation file \(a dict with 'split' and "
+                                                     r"'annotations'\), a list of annotation dicts or one annotation "
+                                                     r"dict, found ndarray"):
+        pa.read_annotation_pickle(_write(tmp_path / "array.pkl", np.zeros(3)))
+    with pytest.raises(pa.AnnotationFileError, match=r"key 'split': missing"):
+        pa.read_annotation_pickle(_write(tmp_path / "half.pkl", {"annotations": data["annotations"]}))

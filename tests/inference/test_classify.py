@@ -1,8 +1,10 @@
 """`python -m skeleton_zoo classify` and `classify_files`: NTU .skeleton and
-.npz inputs, text and JSON output, official two-stream weights, bad inputs."""
+.npz inputs, PYSKL annotation pickles, text and JSON output, official
+two-stream weights, bad inputs."""
 
 import json
 import os
+import pickle
 import subprocess
 import sys
 
@@ -286,3 +288,169 @@ def test_ntu25_pyskl_model_classifies_raw_skeleton_files():
     clips, _ = pyskl.test_clips(bodies, "b", "ntu25")
     expected = pyskl.clip_probabilities(model.predict(clips, verbose=0))
     np.testing.assert_allclose([t["probability"] for t in result["top"]], np.sort(expected)[::-1][:5], rtol=1e-5)
+
+
+# --- PYSKL annotation pickles ------------------------------------------------------------------
+_PKL_RNG = np.random.RandomState(11)
+
+
+def _anno_3d(frame_dir, frames, persons, label):
+    keypoint = _PKL_RNG.normal(0, 0.4, (persons, frames, 25, 3)) + [0, 0, 3]
+    return dict(frame_dir=frame_dir, label=label, total_frames=frames, keypoint=keypoint.astype(np.float16))
+
+
+def _anno_2d(frame_dir, frames, persons, label):
+    keypoint = _PKL_RNG.uniform(0, 1, (persons, frames, 17, 2)) * [640, 480]
+    score = _PKL_RNG.uniform(0.05, 0.5, (persons, frames, 17)) * np.arange(1, persons + 1)[:, None, None] / persons
+    return dict(frame_dir=frame_dir, label=label, img_shape=(480, 640), original_shape=(480, 640),
+                total_frames=frames, keypoint=keypoint.astype(np.float16), keypoint_score=score.astype(np.float32))
+
+
+def _pickle(path, data):
+    with open(path, "wb") as f:
+        pickle.dump(data, f, protocol=2)  # as mmcv.dump writes PYSKL's files
+    return path
+
+
+def _file_3d():
+    annotations = [_anno_3d("S001C001P001R001A004", 23, 2, 3), _anno_3d("S002C002P003R001A010", 17, 1, 9),
+                   _anno_3d("S001C003P002R002A050", 31, 2, 49)]
+    annotations[0]["keypoint"][1, :4] = 0  # the second body enters at frame 4
+    return dict(split=dict(xsub_train=["S001C001P001R001A004", "S002C002P003R001A010"],
+                           xsub_val=["S001C003P002R002A050"]), annotations=annotations)
+
+
+def _all_probabilities(result, num_classes=60):
+    p = np.zeros(num_classes)
+    p[[t["index"] for t in result["top"]]] = [t["probability"] for t in result["top"]]
+    return p
+
+
+@pytest.fixture(scope="module")
+def pyskl_ntu():
+    return skeleton_zoo.load("stgcn_pp", num_classes=60, stream="jm", **PYSKL_SMALL)
+
+
+@pytest.fixture(scope="module")
+def pyskl_coco():
+    return skeleton_zoo.load("stgcn_pp", layout="coco17", num_classes=60, stream="b", **PYSKL_SMALL)
+
+
+def test_pyskl_3d_pickle_equals_the_pyskl_pipeline_by_hand(tmp_path, pyskl_ntu):
+    """Every video of a whole annotation file, named by frame_dir with its label: PYSKL's test
+    pipeline (`formats.pyskl`) on the file's joints; a list of annotations and a single one read
+    the same; --split and --videos select."""
+    from skeleton_zoo.formats import pyskl
+
+    data = _file_3d()
+    path = _pickle(tmp_path / "ntu60_3danno.pkl", data)
+    model = pyskl_ntu
+    listed = _pickle(tmp_path / "list.pkl", data["annotations"][1:])
+    single = _pickle(tmp_path / "one.pkl", data["annotations"][2])
+    results = classify.classify_files([path, listed, single], model, top=60)
+    assert [(r["file"], r["video"], r["label"]) for r in results] == [
+        (str(file), a["frame_dir"], a["label"])
+        for file, a in [(path, a) for a in data["annotations"]] + [(listed, a) for a in data["annotations"][1:]]
+        + [(single, data["annotations"][2])]]
+    assert {a["keypoint"].dtype for a in data["annotations"]} == {np.dtype(np.float16)}  # as PYSKL's files
+    # PreNormalize3D computes in the file's float16, as the official pipeline
+    clips = [pyskl.test_clips(a["keypoint"], "jm", "ntu25")[0] for a in data["annotations"]]
+    logits = model.predict(np.concatenate(clips), verbose=0).reshape(3, 10, 60)
+    expected = pyskl.clip_probabilities(logits)
+    got = np.stack([_all_probabilities(r) for r in results])
+    np.testing.assert_allclose(got, np.concatenate([expected, expected[1:], expected[2:]]), rtol=1e-5, atol=1e-9)
+    (picked,) = classify.classify_files([path], model, videos=["S002", "S001C003"], split="xsub_train")
+    assert picked["video"] == "S002C002P003R001A010"
+    np.testing.assert_allclose(_all_probabilities(picked)[[t["index"] for t in picked["top"]]],
+                               expected[1][[t["index"] for t in picked["top"]]], rtol=1e-5)
+    assert classify.format_results([picked]).splitlines()[0] == f"S002C002P003R001A010 ({path}, label 9)"
+
+
+def test_pyskl_2d_pickle_with_a_coco17_model(tmp_path, pyskl_coco):
+    """HRNet-style 2D annotations: the file's image size and person order (FormatGCNInput keeps
+    the first two of three; the surest person is the last here, so a re-ranking would differ)."""
+    from skeleton_zoo.formats import pyskl
+
+    annotation = _anno_2d("S001C001P001R001A006", 19, 3, 5)
+    path = _pickle(tmp_path / "ntu60_hrnet.pkl", dict(split=dict(xsub_val=[annotation["frame_dir"]]),
+                                                         annotations=[annotation]))
+    model = pyskl_coco
+    (result,) = classify.classify_files([path], model, top=60, width=1920, height=1080)  # the file's size wins
+    clips, _ = pyskl.test_clips(annotation["keypoint"].astype(np.float32), "b", "coco17",
+                                annotation["keypoint_score"], (480, 640))
+    expected = pyskl.clip_probabilities(model.predict(clips, verbose=0))
+    np.testing.assert_allclose(_all_probabilities(result), expected, rtol=1e-5, atol=1e-9)
+    reranked, _ = pyskl.test_clips(annotation["keypoint"][::-1].astype(np.float32), "b", "coco17",
+                                   annotation["keypoint_score"][::-1], (480, 640))
+    assert not np.allclose(reranked, clips)
+
+
+def test_sttr_on_a_3d_pickle_pads_and_normalises_as_the_ntu_pipeline(tmp_path, small_model):
+    """ST-TR models: the annotation's bodies through the ntu_rgbd pipeline (the two most energetic,
+    zero-padded to 300 frames, normalised); a file of the bodies of .skeleton files classifies as they do."""
+    bodies = [ntu.select_bodies(ntu.read_skeleton(p)).astype(np.float32) for p in SKELETONS[:2]]
+    one = _anno_3d("S003C001P001R001A001", 40, 1, 0)
+    annotations = [dict(frame_dir=f"video{i}", label=0, total_frames=b.shape[1], keypoint=b)
+                   for i, b in enumerate(bodies)] + [one]
+    path = _pickle(tmp_path / "bodies.pkl", annotations)
+    results = classify.classify_files([path, *SKELETONS[:2]], small_model, top=60)
+    assert results[0]["top"] == results[3]["top"] and results[1]["top"] == results[4]["top"]
+    padded = np.zeros((2, 300, 25, 3), np.float32)
+    padded[0, :40] = one["keypoint"][0]
+    x = np.transpose(ntu.pre_normalize(padded), (1, 2, 0, 3))[None]
+    np.testing.assert_allclose(_all_probabilities(results[2]), _softmax(small_model(x, training=False))[0],
+                               atol=1e-6)
+
+
+def test_pickle_errors_name_the_file(tmp_path, small_model, pyskl_ntu, pyskl_coco):
+    path_3d = _pickle(tmp_path / "ntu60_3danno.pkl", _file_3d())
+    path_2d = _pickle(tmp_path / "ntu60_hrnet.pkl", [_anno_2d("S001C001P001R001A006", 6, 1, 5)])
+    ntu_model, coco_model = pyskl_ntu, pyskl_coco
+    broken = _file_3d()
+    broken["annotations"][1]["keypoint"] = broken["annotations"][1]["keypoint"][:, :5]
+    (tmp_path / "garbage.pkl").write_bytes(b"not a pickle at all")
+    cases = [
+        (path_2d, ntu_model, {}, "holds PYSKL 2D annotations of 17 joints; the model (layout 'ntu25') takes raw "
+                                 "NTU .skeleton files or PYSKL 3D NTU-25 annotations"),
+        (path_3d, coco_model, {}, "holds PYSKL 3D annotations of 25 joints; the model (layout 'coco17') takes"),
+        (path_2d, small_model, {}, "holds PYSKL 2D annotations of 17 joints; 'st_tr_temporal_joint' takes NTU 3D "
+                                   "joints. 2D keypoints classify with PYSKL's COCO-17 models"),
+        (tmp_path / "garbage.pkl", small_model, {}, "not a readable pickle"),
+        (_pickle(tmp_path / "broken.pkl", broken), small_model, {},
+         "annotations[1] (frame_dir 'S002C002P003R001A010'), key 'keypoint': expected 17 frames"),
+        (_pickle(tmp_path / "exploit.pkl", [_Exploit()]), small_model, {}, "refused to load global 'posix.system'"),
+        (path_3d, small_model, {"split": "xview_val"}, "no split 'xview_val' (--split); its splits are xsub_train, "
+                                                       "xsub_val."),
+        (path_2d, small_model, {"split": "xsub_val"}, "it holds annotations without splits"),
+        (path_3d, small_model, {"videos": ["S009"], "split": "xsub_val"},
+         "no video whose frame_dir starts with S009 (--videos) among the 1 of split 'xsub_val', e.g. "
+         "'S001C003P002R002A050'."),
+    ]
+    for path, model, options, message in cases:
+        with pytest.raises(classify.InputFileError) as info:  # the good .skeleton file first, unless 2D
+            classify.classify_files([path] if model is coco_model else [SKELETONS[0], path], model, **options)
+        assert str(info.value).startswith(f"{path}: ") and message in str(info.value), str(info.value)
+    with pytest.raises(ValueError, match="select videos of PYSKL annotation pickles"):
+        classify.classify_files([SKELETONS[0]], small_model, videos="S001")
+
+
+class _Exploit:
+    def __reduce__(self):
+        return os.system, ("true",)
+
+
+def test_cli_pickle_json_and_a_bad_pickle_exit_2(tmp_path):
+    path = _pickle(tmp_path / "ntu60_3danno.pkl", _file_3d())
+    bad = _pickle(tmp_path / "bad.pkl", {"split": {}, "annotations": [{"frame_dir": "x"}]})
+    processes = [subprocess.Popen(_command(p, *SMALL, "--json", "--top", "5", *extra), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=_env())
+                 for p, extra in ((path, ["--videos", "S001"]), (bad, []))]
+    (good_out, good_err), (bad_out, bad_err) = [p.communicate(timeout=300) for p in processes]
+    assert processes[0].returncode == 0, good_err
+    results = json.loads(good_out)
+    assert [(r["video"], r["label"]) for r in results] == [("S001C001P001R001A004", 3), ("S001C003P002R002A050", 49)]
+    for result in results:
+        _check_top(result["top"])
+    assert processes[1].returncode == 2 and bad_out == ""
+    lines = _our_lines(bad_err)
+    assert len(lines) == 1 and lines[0].startswith(f"error: {bad}: annotations[0] (frame_dir 'x'): missing"), bad_err

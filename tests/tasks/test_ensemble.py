@@ -87,8 +87,9 @@ def test_pyskl_protocol_through_evaluate(tmp_path):
     labels = np.array([v["label"] for v in videos])
     probabilities = {}
     for name, stream in model.streams.items():
-        clips = np.stack([pyskl.test_clips(np.transpose(v["joints"], (2, 0, 1, 3)), name, "ntu25")[0]
-                          for v in videos])  # (videos, 10, 100, 25, 2, 3)
+        # the file's float16 (widened exactly by the builder), which PreNormalize3D computes in
+        clips = np.stack([pyskl.test_clips(np.transpose(v["joints"], (2, 0, 1, 3)).astype(np.float16), name,
+                                           "ntu25")[0] for v in videos])  # (videos, 10, 100, 25, 2, 3)
         logits = stream.predict(clips.reshape(-1, *clips.shape[2:]), verbose=0)
         probabilities[name] = pyskl.clip_probabilities(logits.reshape(len(videos), 10, -1))
     fused = pyskl.fuse_streams(probabilities)

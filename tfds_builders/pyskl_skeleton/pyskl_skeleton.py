@@ -31,7 +31,7 @@ from skeleton_zoo.formats import pyskl_annotations
 from tfds_builders.manual import manual_dir as get_manual_dir
 from tfds_builders.ntu_rgbd import ntu_rgbd
 
-__all__ = ["PysklSkeleton", "PysklSkeletonConfig", "PKL_URLS"]
+__all__ = ["PysklSkeleton", "PysklSkeletonConfig", "PKL_URLS", "keypoint_dtype"]
 
 _HERE = epath.Path(__file__).parent
 _URL = "https://download.openmmlab.com/mmaction/pyskl/data/nturgbd/"
@@ -58,6 +58,19 @@ _SKELETONS = {
     "3d": ("3danno", "ntu25", 25, "x, y, z (metres, Kinect camera space)"),
     "hrnet": ("hrnet", "coco17", 17, "x, y (pixels), score"),
 }
+
+
+def keypoint_dtype(info) -> str:
+    """The annotation file's keypoint dtype ("float16" for PYSKL's files).
+    `joints` widens it to float32 exactly; PYSKL's and MotionBERT's pipelines
+    compute in the stored dtype (e.g. `PreNormalize3D`'s centring), so their
+    inputs are cast back to it. Datasets prepared before this was recorded:
+    "float32".
+
+    Args:
+        info: the builder's `tfds.core.DatasetInfo`.
+    """
+    return info.metadata.get("keypoint_dtype", "float32")
 
 
 class PysklSkeletonConfig(tfds.core.BuilderConfig):
@@ -175,7 +188,9 @@ class PysklSkeleton(tfds.core.GeneratorBasedBuilder):
                      "%d kept).", config.name, len(data.frame_dirs(splits["train"])),
                      len(data.frame_dirs(splits["test"])), path, more_persons,
                      pyskl_annotations.GCN_NUM_PERSONS, pyskl_annotations.GCN_NUM_PERSONS)
-        self.info.metadata.update({"videos_with_more_persons": int(more_persons)})
+        # The pipelines compute in the file's dtype (PYSKL's: float16), see `keypoint_dtype`.
+        self.info.metadata.update({"videos_with_more_persons": int(more_persons),
+                                   "keypoint_dtype": data.keypoint_dtype})
         return {split: self._generate_examples(data, name) for split, name in splits.items()}
 
     def _check_file(self, data: pyskl_annotations.PysklAnnotations):

@@ -30,7 +30,8 @@ FAMILY = registry.register_family(registry.Family(
     # configs/action/MB_ft_NTU60_xsub.yaml: cross-entropy, AdamW (weight decay 0.01) x0.99 per epoch, batch 32,
     # 300 epochs on 243-frame clips. The official optimizer has two parameter groups, backbone lr 1e-4 and head
     # lr 1e-3 (fine-tuning); one rate is expressible: the backbone's, which is MB_train_NTU60_*.yaml's for both.
-    # Data: PYSKL's HRNet file through MotionBERT's NTU preprocessing (not in the zoo yet; see the README).
+    # Data: PYSKL's HRNet file through MotionBERT's NTU preprocessing (`formats.motionbert_ntu`, by
+    # `datasets.clips` for the model's input_features "motionbert"): clips of the model's max_frames (243).
     recipe=registry.Recipe(epochs=300, batch_size=32, learning_rate=1e-4, default_dataset="pyskl_skeleton/ntu60_hrnet_xsub",
                            optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
     keras_modules=("skeleton_zoo.models.motionbert_action.model",),

@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
+from skeleton_zoo.formats.motionbert_ntu import INPUT_FEATURES
 from skeleton_zoo.models.common import ShapeCheckedModel, batch_norm, dtype_config, linear_fold
 from skeleton_zoo.models.motionbert.model import DSTformer
 from skeleton_zoo.models.sttr.layers import FoldPersons
@@ -124,6 +125,18 @@ class MotionBERTAction(ShapeCheckedModel):
         """The DSTformer up to its representation (a nested model, official
         `backbone.get_representation`): (B * M, T, V, C) -> (B * M, T, V, dim_rep)."""
         return self.get_layer(BACKBONE_LAYER)
+
+    @property
+    def input_features(self) -> str:
+        """What its input holds: "motionbert", the items of MotionBERT's NTU
+        preprocessing (`formats.motionbert_ntu`) of PYSKL's HRNet keypoints."""
+        return INPUT_FEATURES
+
+    @property
+    def clip_frames(self) -> int:
+        """Frames of its training / evaluation clips: `max_frames` (the
+        official clip_len equals maxlen, 243)."""
+        return self.max_frames
 
     @property
     def feature_layer(self) -> str:

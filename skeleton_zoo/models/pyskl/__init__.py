@@ -32,8 +32,9 @@ FAMILY = registry.register_family(registry.Family(
     official_rules="skeleton_zoo.models.pyskl.official_keys:official_rules",
     ignored_official_keys="skeleton_zoo.models.pyskl.official_keys:is_unused_official_key",
     # configs/{stgcn++,ctrgcn,aagcn,msg3d}/*/j.py (the same for all four): SGD lr 0.1 momentum 0.9 Nesterov, weight decay 5e-4 (coupled), cosine annealing per
-    # iteration to 0, 16 epochs of a 5x repeated dataset (80 passes), 16 clips x 8 GPUs, 100-frame clips.
-    recipe=registry.Recipe(epochs=80, batch_size=128, learning_rate=0.1, default_dataset="ntu_rgbd/xsub60",
+    # iteration to 0, 16 epochs of a 5x repeated dataset (80 passes), 16 clips x 8 GPUs, 100-frame clips from PYSKL's
+    # annotation files (`pyskl_skeleton`; an `*_hrnet_*` config trains the `coco17` layout).
+    recipe=registry.Recipe(epochs=80, batch_size=128, learning_rate=0.1, default_dataset="pyskl_skeleton/ntu60_3d_xsub",
                            optimizer="sgd_nesterov", schedule="cosine", momentum=0.9, weight_decay=5e-4),
     keras_modules=("skeleton_zoo.models.pyskl.model",),
 ), presets=PRESETS)
