@@ -85,6 +85,10 @@ class Recipe:
             VideoPose3D's exponential decay over the run, or None (fixed).
         loss_weights: extra loss terms of the task's loss, e.g. MotionBERT's
             {"scale": 0.5, "velocity": 20.0}; empty: the task's plain loss.
+        lr_multipliers: variable-path prefix (whole components, e.g. "fc1"
+            for "fc1/kernel") -> factor on the learning rate and on AdamW's
+            decoupled weight decay of those variables: torch's parameter
+            groups, e.g. {"head": 10.0}; empty: one rate.
     """
 
     epochs: int
@@ -100,6 +104,14 @@ class Recipe:
     model_options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     bn_momentum_decay: tuple | None = None
     loss_weights: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    lr_multipliers: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        for prefix, factor in dict(self.lr_multipliers).items():
+            if not isinstance(prefix, str) or not prefix.strip("/") or isinstance(factor, bool) \
+                    or not isinstance(factor, (int, float)) or not 0 < factor < float("inf"):
+                raise ValueError(f"Recipe: lr_multipliers expects non-empty variable-path prefixes -> positive "
+                                 f"finite factors, found {prefix!r}: {factor!r}.")
 
 
 @dataclasses.dataclass(frozen=True)

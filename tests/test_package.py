@@ -69,6 +69,19 @@ def test_every_command_is_reachable_three_ways():
             assert "--" in result.stdout and "Traceback" not in result.stderr, (args, result.stderr[-1000:])
 
 
+def test_list_and_every_help_answer_without_the_frameworks():
+    """Startup: `list` and each command's --help never import TensorFlow, Keras or JAX (each would
+    cost seconds); here they cannot be imported at all."""
+    from skeleton_zoo.cli import COMMANDS
+
+    blocked = "import sys\nfor m in ('tensorflow', 'keras', 'jax'): sys.modules[m] = None\n"
+    for args in (["list"], ["--help"], *([command, "--help"] for command in COMMANDS)):
+        code = blocked + f"from skeleton_zoo.cli import main\nsys.exit(main(['skeleton_zoo', *{args!r}]))"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr[-1500:])
+        assert result.stdout.strip(), args
+
+
 def test_command_modules_import_side_by_side_without_defining_flags():
     code = ("import importlib\nfrom absl import flags\nfrom skeleton_zoo.cli import COMMANDS\n"
             "before = set(flags.FLAGS)\n"

@@ -106,6 +106,72 @@ def test_sgd_with_l2_adds_coupled_weight_decay():
     assert recipes.SGDWithL2.from_config(optimizer.get_config()).l2 == 0.5
 
 
+def _torch_adamw_groups(params, grads, lrs, wd=0.01, betas=(0.9, 0.999), eps=1e-8):
+    """torch.optim.AdamW (amsgrad off), written out: one parameter per group,
+    `lrs[step][group]`, `grads[step][group]`."""
+    params = [np.asarray(p, np.float64) for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t, (step_grads, step_lrs) in enumerate(zip(grads, lrs), start=1):
+        for i, (g, lr) in enumerate(zip(step_grads, step_lrs)):
+            params[i] = params[i] * (1 - lr * wd)
+            m[i] = betas[0] * m[i] + (1 - betas[0]) * g
+            v[i] = betas[1] * v[i] + (1 - betas[1]) * g * g
+            denom = np.sqrt(v[i]) / np.sqrt(1 - betas[1] ** t) + eps
+            params[i] = params[i] - lr / (1 - betas[0] ** t) * m[i] / denom
+    return params
+
+
+def test_lr_multipliers_give_adamw_torch_parameter_groups():
+    with keras.name_scope("backbone"):
+        backbone = keras.Variable(np.array([1.0, -2.0, 0.5], np.float32), name="kernel")
+    with keras.name_scope("head"):
+        head = keras.Variable(np.array([[0.3, -1.5]], np.float32), name="kernel")
+    assert (backbone.path, head.path) == ("backbone/kernel", "head/kernel")
+    start = [backbone.numpy(), head.numpy()]
+    # A schedule, as in training: x0.99 after the first step.
+    schedule = keras.optimizers.schedules.ExponentialDecay(1e-4, decay_steps=1, decay_rate=0.99, staircase=True)
+    optimizer = recipes.AdamWWithMultipliers(schedule, weight_decay=0.01, epsilon=1e-8, lr_multipliers={"head": 10.0})
+    grads = [[np.array([0.2, -0.4, 1.0]), np.array([[-0.7, 0.05]])],
+             [np.array([-0.1, 0.3, 0.6]), np.array([[0.2, -0.9]])]]
+    for step_grads in grads:
+        optimizer.apply([keras.ops.convert_to_tensor(g.astype(np.float32)) for g in step_grads], [backbone, head])
+    expected = _torch_adamw_groups(start, grads, [[1e-4, 1e-3], [0.99e-4, 0.99e-3]])
+    np.testing.assert_allclose(backbone.numpy(), expected[0], rtol=1e-6)
+    np.testing.assert_allclose(head.numpy(), expected[1], rtol=1e-6)
+
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert type(restored) is recipes.AdamWWithMultipliers
+    assert restored.get_config() == optimizer.get_config()
+    assert restored.lr_multipliers == {"head": 10.0} and restored.weight_decay == 0.01
+
+
+def test_lr_multipliers_reject_unknown_prefixes():
+    with keras.name_scope("head"):
+        variable = keras.Variable(np.zeros(2, np.float32), name="kernel")
+    optimizer = recipes.AdamWWithMultipliers(1e-4, weight_decay=0.01, lr_multipliers={"hea": 10.0})
+    with pytest.raises(ValueError, match=r"lr_multipliers prefixes \['hea'\] match no variable path.*head/kernel"):
+        optimizer.build([variable])
+    with pytest.raises(ValueError, match="lr_multipliers expects .* positive finite factors, found 'head': 0"):
+        registry.Recipe(epochs=1, batch_size=1, learning_rate=1e-3, default_dataset="x", lr_multipliers={"head": 0})
+
+
+def test_motionbert_action_recipe_multiplies_exactly_the_head():
+    import skeleton_zoo
+
+    model = skeleton_zoo.load("motionbert_action", depth=1, dim_feat=16, dim_rep=16, num_heads=2, max_frames=16,
+                              hidden_dim=16)
+    recipe = registry.get_family("motionbert_action").recipe
+    assert recipe.learning_rate == 1e-4
+    optimizer = recipes.make_optimizer(recipe, recipes.make_schedule(recipe, recipe.learning_rate, 10, 300))
+    optimizer.build(model.trainable_variables)
+    factors = {v.path: optimizer._lr_factors.get(optimizer._var_key(v), 1.0) for v in model.trainable_variables}
+    head = {path for path, factor in factors.items() if factor == 10.0}
+    # The official head (ActionHeadClassification): fc1, bn (weight, bias), fc2; the rest is the backbone.
+    assert head == {"fc1/kernel", "fc1/bias", "bn/gamma", "bn/beta", "fc2/kernel", "fc2/bias"}
+    assert set(factors.values()) == {1.0, 10.0} and len(factors) - len(head) == 58
+
+
 def test_two_stream_presets_are_trained_per_stream(data_dir, tmp_path):
     config = training.TrainConfig(model="st_tr_2s_joint", dataset="ntu_rgbd/xsub60", data_dir=data_dir,
                                   out=str(tmp_path), verbose=0)

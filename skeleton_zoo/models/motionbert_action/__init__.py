@@ -28,12 +28,13 @@ FAMILY = registry.register_family(registry.Family(
     official_rules="skeleton_zoo.models.motionbert_action.official_keys:official_rules",
     ignored_official_keys="skeleton_zoo.models.motionbert_action.official_keys:is_unused_official_key",
     # configs/action/MB_ft_NTU60_xsub.yaml: cross-entropy, AdamW (weight decay 0.01) x0.99 per epoch, batch 32,
-    # 300 epochs on 243-frame clips. The official optimizer has two parameter groups, backbone lr 1e-4 and head
-    # lr 1e-3 (fine-tuning); one rate is expressible: the backbone's, which is MB_train_NTU60_*.yaml's for both.
+    # 300 epochs on 243-frame clips. The official optimizer has two parameter groups (train_action.py), backbone
+    # lr 1e-4 and head (fc1, bn, fc2) lr 1e-3, both with the weight decay: `lr_multipliers` gives the head 10x.
     # Data: PYSKL's HRNet file through MotionBERT's NTU preprocessing (`formats.motionbert_ntu`, by
     # `datasets.clips` for the model's input_features "motionbert"): clips of the model's max_frames (243).
     recipe=registry.Recipe(epochs=300, batch_size=32, learning_rate=1e-4, default_dataset="pyskl_skeleton/ntu60_hrnet_xsub",
-                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01),
+                           optimizer="adamw", schedule="exponential", lr_decay=0.99, weight_decay=0.01,
+                           lr_multipliers={"fc1": 10.0, "bn": 10.0, "fc2": 10.0}),
     keras_modules=("skeleton_zoo.models.motionbert_action.model",),
 ), presets=PRESETS)
 
