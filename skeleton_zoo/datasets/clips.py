@@ -111,7 +111,6 @@ def load_action_clips(name: str, split: str, features: str, batch_size: int, shu
         `tf.data.Dataset` of `(skeleton (B, frames, V, 2, 3 per part), label (B,))`, V = 25
         (NTU 3D), 17 (PYSKL's HRNet COCO-17) or 18 (Kinetics; 150 frames in its train pipeline).
     """
-    import tensorflow_datasets as tfds
 
     from tfds_builders import kinetics_skeleton, ntu_rgbd
 
@@ -133,12 +132,25 @@ def load_action_clips(name: str, split: str, features: str, batch_size: int, shu
         joints = pad(example, frames)["joints"]  # (frames, V, 2, 3)
         return skeleton_features(joints, features, layout, joint_axis=1), example["label"]
 
-    ds = builder.as_dataset(split=split, shuffle_files=shuffle,
-                            read_config=tfds.ReadConfig(shuffle_seed=seed))
-    buffer = min(builder.info.splits[split].num_examples, 4096) if shuffle else 0
     if builder.name == "kinetics_skeleton" and not (split != "train" if test_mode is None else test_mode):
-        return _kinetics_train_clips(ds, clip, buffer, seed, batch_size, drop_remainder)
-    return shuffle_map_batch(ds, clip, buffer, seed, batch_size, drop_remainder)
+        return _map_videos(builder, split, _kinetics_train_feeder(clip), batch_size, shuffle, seed, drop_remainder,
+                           seeded=True)
+    return _map_videos(builder, split, clip, batch_size, shuffle, seed, drop_remainder)
+
+
+def _map_videos(builder, split, function, batch_size, shuffle, seed, drop_remainder, seeded=False):
+    """The split's examples (files and a buffer of up to 4096 shuffled with
+    `seed`) through `function`, batched. `seeded`: `function(example,
+    video_seed)`, the seeds from `_video_seeds` zipped in the stored order, so
+    a video's draws do not depend on the shuffle buffer."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    ds = builder.as_dataset(split=split, shuffle_files=shuffle, read_config=tfds.ReadConfig(shuffle_seed=seed))
+    if seeded:
+        ds = tf.data.Dataset.zip((ds, _video_seeds(seed)))
+    buffer = min(builder.info.splits[split].num_examples, 4096) if shuffle else 0
+    return shuffle_map_batch(ds, function, buffer, seed, batch_size, drop_remainder)
 
 
 # ST-TR's Kinetics `train_feeder_args` (config/st_gcn/kinetics-skeleton/train.yaml; its test feeder has none).
@@ -146,8 +158,9 @@ def load_action_clips(name: str, split: str, features: str, batch_size: int, shu
 _KINETICS_TRAIN_FEEDER = {"random_choose": True, "random_move": True, "window_size": 150}
 
 
-def _kinetics_train_clips(ds, clip, buffer, seed, batch_size, drop_remainder):
-    """ST-TR's Kinetics train feeder on the padded clips' input features
+def _kinetics_train_feeder(clip):
+    """`clip` (example -> padded input features, label) followed by ST-TR's
+    Kinetics train feeder on the features
     (`formats.stgcn_feeder.train_feeder` with `_KINETICS_TRAIN_FEEDER`): 150 random consecutive
     frames of the 300, randomly rotated, scaled and translated; each video's
     draws are seeded from `_video_seeds` (new every epoch)."""
@@ -165,9 +178,7 @@ def _kinetics_train_clips(ds, clip, buffer, seed, batch_size, drop_remainder):
         out.set_shape((_KINETICS_TRAIN_FEEDER["window_size"], *features.shape[1:]))
         return out, label
 
-    # Seeds follow the stored order, so a video's draws do not depend on the shuffle buffer.
-    ds = tf.data.Dataset.zip((ds, _video_seeds(seed)))
-    return shuffle_map_batch(ds, augmented, buffer, seed, batch_size, drop_remainder)
+    return augmented
 
 
 def _video_seeds(seed: int):
@@ -183,7 +194,6 @@ def _pyskl_clips(builder, split, features, batch_size, shuffle, seed, clip_len, 
     """PYSKL's train / val pipeline on `pyskl_skeleton` videos (see `load_action_clips`)."""
     import numpy as np
     import tensorflow as tf
-    import tensorflow_datasets as tfds
 
     from skeleton_zoo.formats import pyskl
 
@@ -221,11 +231,7 @@ def _pyskl_clips(builder, split, features, batch_size, shuffle, seed, clip_len, 
         skeleton.set_shape((clip_len, num_joints, num_persons, channels * len(streams)))
         return skeleton, example["label"]
 
-    ds = builder.as_dataset(split=split, shuffle_files=shuffle, read_config=tfds.ReadConfig(shuffle_seed=seed))
-    # Seeds follow the stored order, so a video's clip does not depend on the shuffle buffer.
-    ds = tf.data.Dataset.zip((ds, _video_seeds(seed)))
-    buffer = min(info.splits[split].num_examples, 4096) if shuffle else 0
-    return shuffle_map_batch(ds, clip, buffer, seed, batch_size, drop_remainder)
+    return _map_videos(builder, split, clip, batch_size, shuffle, seed, drop_remainder, seeded=True)
 
 
 def _motionbert_clips(builder, split, batch_size, shuffle, seed, clip_len, drop_remainder, test_mode):
@@ -246,7 +252,6 @@ def _motionbert_clips(builder, split, batch_size, shuffle, seed, clip_len, drop_
 
     import numpy as np
     import tensorflow as tf
-    import tensorflow_datasets as tfds
 
     from skeleton_zoo.formats import motionbert_ntu
     from tfds_builders.pyskl_skeleton import keypoint_dtype
@@ -271,7 +276,4 @@ def _motionbert_clips(builder, split, batch_size, shuffle, seed, clip_len, drop_
         skeleton.set_shape((clip_len, 17, 2, 3))
         return skeleton, example["label"]
 
-    ds = builder.as_dataset(split=split, shuffle_files=shuffle, read_config=tfds.ReadConfig(shuffle_seed=seed))
-    ds = tf.data.Dataset.zip((ds, _video_seeds(seed)))
-    buffer = min(builder.info.splits[split].num_examples, 4096) if shuffle else 0
-    return shuffle_map_batch(ds, clip, buffer, seed, batch_size, drop_remainder)
+    return _map_videos(builder, split, clip, batch_size, shuffle, seed, drop_remainder, seeded=True)
