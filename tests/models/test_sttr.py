@@ -333,3 +333,18 @@ def test_bad_options():
         sttr_layers.SpatialSelfAttention(20, num_heads=8)
     with pytest.raises(ValueError, match="Did you mean 'st_tr_2s_bone'"):
         skeleton_zoo.load("st_tr_2s_bones")
+
+
+def test_adaptive_graph_unit_starts_as_the_official_one():
+    """unit_agcn's initialisation: the graph branch's BN at gamma 1e-6 (the unit starts as its residual),
+    conv_branch_init for conv_d and kaiming fan-out for conv_a / conv_b / down, untruncated."""
+    from skeleton_zoo.models.sttr.layers import AdaptiveGraphConv
+
+    unit = AdaptiveGraphConv(128, name="unit")
+    unit.build((1, 4, 25, 64))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(unit.bn.gamma), np.full(128, 1e-6, np.float32))
+    for weights, std in ((unit.kernel, (2 / (128 * 64 * 3)) ** 0.5), (unit.embed_a, (2 / 32) ** 0.5),
+                         (unit.embed_b, (2 / 32) ** 0.5), (unit.down.kernel, (2 / 128) ** 0.5)):
+        values = keras.ops.convert_to_numpy(weights)
+        assert abs(values.std() / std - 1) < 0.05, (weights.path, values.std(), std)
+        assert np.abs(values).max() > 2.5 * std  # not truncated at two deviations

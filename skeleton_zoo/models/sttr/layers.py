@@ -156,23 +156,31 @@ class AdaptiveGraphConv(keras.layers.Layer):
         self.num_subsets = 3  # as ST-GCN's self / inward / outward partitions
         self.embedding_channels = self.units // self.embedding_factor
         self.bn = _batch_norm("bn", self.dtype_policy)
+        # The official unit starts its graph branch at ~0 (`bn_init(self.bn, 1e-6)`): the residual carries the
+        # signal until training opens the branch.
+        self.bn.gamma_initializer = keras.initializers.Constant(1e-6)
         self.down = self.down_bn = None
 
     def build(self, input_shape):
         k, v = self.num_subsets, self.layout.num_joints
         c_in, e = input_shape[-1], self.embedding_channels
-        fan_out = keras.initializers.VarianceScaling(2.0, "fan_out", "normal")
-        self.kernel = self.add_weight(name="kernel", shape=(k * c_in, self.units), initializer=fan_out)
+        normal = keras.initializers.RandomNormal
+        # As the official `conv_branch_init` (conv_d, std sqrt(2 / (out * in * K))) and `conv_init` (kaiming
+        # fan-out per subset's 1x1 conv: conv_a / conv_b, e outputs each), untruncated.
+        self.kernel = self.add_weight(name="kernel", shape=(k * c_in, self.units),
+                                      initializer=normal(stddev=(2.0 / (self.units * c_in * k)) ** 0.5))
         self.bias = self.add_weight(name="bias", shape=(k, self.units), initializer="zeros")
         self.graph = self.add_weight(name="graph", shape=(k, v, v), initializer=keras.initializers.Constant(2e-6))
-        self.embed_a = self.add_weight(name="embed_a", shape=(c_in, k * e), initializer=fan_out)
+        embedding = normal(stddev=(2.0 / e) ** 0.5)
+        self.embed_a = self.add_weight(name="embed_a", shape=(c_in, k * e), initializer=embedding)
         self.embed_a_bias = self.add_weight(name="embed_a_bias", shape=(k * e,), initializer="zeros")
-        self.embed_b = self.add_weight(name="embed_b", shape=(c_in, k * e), initializer=fan_out)
+        self.embed_b = self.add_weight(name="embed_b", shape=(c_in, k * e), initializer=embedding)
         self.embed_b_bias = self.add_weight(name="embed_b_bias", shape=(k * e,), initializer="zeros")
         out_shape = (*input_shape[:-1], self.units)
         self.bn.build(out_shape)
         if c_in != self.units:
             self.down = pointwise(self.units, "down", self.dtype_policy, use_bias=True)
+            self.down.kernel_initializer = keras.initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal")
             self.down.build(input_shape)
             self.down_bn = _batch_norm("down_bn", self.dtype_policy)
             self.down_bn.build(out_shape)
