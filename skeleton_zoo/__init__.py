@@ -5,6 +5,8 @@
     skeleton_zoo.load("motionbert")              # (B, T <= 243, 17, 3) -> (B, T, 17, 3)
     skeleton_zoo.load("st_tr_2s_joint")          # (B, T, 25, 2, 3) -> (B, 60) logits
     skeleton_zoo.list_models()                   # every preset, from its declared data
+    skeleton_zoo.load("st_tr_2s_joint", weights="ntu60_xsub")   # the authors' weights, cached
+    skeleton_zoo.save_preset(model, "my_model"); skeleton_zoo.load("my_model")   # or hf://, kaggle://
 
 Importing the package is cheap: Keras (and TensorFlow) load when a model is
 first built. Whenever Keras is imported, the zoo's Keras classes are
@@ -42,6 +44,9 @@ _LAZY = {
     "Ensemble": "skeleton_zoo.tasks.ensemble",
     "WeightsMismatchError": "skeleton_zoo.weights.state_dict",
     "PoseStreamer": "skeleton_zoo.inference.streaming",
+    "save_preset": "skeleton_zoo.weights.preset_dir",
+    "upload_preset": "skeleton_zoo.weights.preset_dir",
+    "WeightsDownloadError": "skeleton_zoo.weights.hub",
 }
 
 __all__ = [

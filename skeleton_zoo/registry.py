@@ -116,20 +116,46 @@ class Recipe:
 
 @dataclasses.dataclass(frozen=True)
 class OfficialWeights:
-    """A weights file the paper's authors publish for a preset.
+    """A weights file the paper's authors publish for a preset: one entry of
+    the weights catalogue (`load(name, weights=TAG)` downloads, verifies,
+    converts and caches it; see `skeleton_zoo.weights.hub`).
 
     Attributes:
-        file: the file name as published, e.g. "27_frame_model.bin".
-        url: where the authors host it.
+        file: the file name as published, unique within the family (the
+            cache and `$SKELETON_ZOO_WEIGHTS_MIRROR` use it), e.g.
+            "27_frame_model.bin" or "stgcnpp_ntu60_xsub_3dkp/j.pth".
+        url: where the authors host it: a direct download, a Google Drive
+            file, "hf://org/repo/path" (Hugging Face), or a folder share
+            (OneDrive, a Drive folder) that only a browser can fetch.
         dataset: what it was trained on, e.g. "Human3.6M (CPN 2D)".
-        note: how to load it when it needs more than the preset name, e.g.
-            "layout='h36m19'" or "weights={'spatial': FILE, ...}".
+        note: how to load it by hand, when it needs more than the preset
+            name, e.g. "layout='h36m19'" or "weights={'spatial': FILE, ...}".
+        tag: the name of this file for `load(name, weights=TAG)`, e.g.
+            "h36m_cpn" or "ntu60_xsub"; "" leaves it out of the catalogue.
+            Ensembles: one entry per stream under the same tag.
+        stream: ensembles only: the stream this file fills.
+        options: `load` options the file needs, applied with the tag (a
+            contradicting option is an error), e.g. {"num_classes": 120}.
+        mirrors: other URLs publishing the same file, tried in order.
+        sha256: the file's SHA-256 (hex), where it is known beforehand.
+        git_blob_sha1: the file's git object id in the authors' repository
+            (SHA-1 of b"blob <size>\\0" + content), where it lives in git.
+        metric: the published result of these weights, e.g. "top-1 89.9 %".
+        licence: the licence the weights are released under.
     """
 
     file: str
     url: str
     dataset: str = ""
     note: str = ""
+    tag: str = ""
+    stream: str = ""
+    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    mirrors: tuple[str, ...] = ()
+    sha256: str = ""
+    git_blob_sha1: str = ""
+    metric: str = ""
+    licence: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,11 +318,53 @@ def register_preset(preset: Preset) -> Preset:
         if unknown:
             raise ValueError(f"Ensemble preset '{preset.name}': `{field}` names {unknown}, which are not among "
                              f"its streams {list(preset.streams)}.")
+    _check_catalogue(preset)
     known = _PRESETS.get(preset.name)
     if known is not None and known != preset:
         raise ValueError(f"Preset '{preset.name}' is registered already, with another definition.")
     _PRESETS[preset.name] = preset
     return preset
+
+
+def _check_catalogue(preset: Preset) -> None:
+    """Tags name one file per stream (single models: one file), and an
+    ensemble's tag covers every stream."""
+    seen = {}
+    for entry in preset.official_weights:
+        if not entry.tag:
+            continue
+        if entry.tag == OFFICIAL_TAG or not entry.tag.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"Preset '{preset.name}': weights tag {entry.tag!r} of '{entry.file}' must be letters, "
+                             f"digits, '_' and '-', and not '{OFFICIAL_TAG}'.")
+        if bool(entry.stream) != bool(preset.streams) or (entry.stream and entry.stream not in preset.streams):
+            raise ValueError(f"Preset '{preset.name}': weights '{entry.file}' (tag '{entry.tag}') names stream "
+                             f"{entry.stream!r}; expected one of {list(preset.streams)}" if preset.streams else
+                             f"Preset '{preset.name}': weights '{entry.file}' names a stream, but the preset has none.")
+        key = (entry.tag, entry.stream)
+        if key in seen:
+            raise ValueError(f"Preset '{preset.name}': weights tag '{entry.tag}'"
+                             f"{f' (stream {entry.stream})' if entry.stream else ''} names both '{seen[key]}' "
+                             f"and '{entry.file}'.")
+        seen[key] = entry.file
+    if preset.streams:
+        for tag in {t for t, _ in seen}:
+            missing = [s for s in preset.streams if (tag, s) not in seen]
+            if missing:
+                raise ValueError(f"Ensemble preset '{preset.name}': weights tag '{tag}' has no file for stream(s) "
+                                 f"{missing}.")
+
+
+OFFICIAL_TAG = "official"
+
+
+def weights_tags(preset: Preset) -> list[str]:
+    """The preset's weights tags in catalogue order; the first is what
+    `weights="official"` loads."""
+    tags = []
+    for entry in preset.official_weights:
+        if entry.tag and entry.tag not in tags:
+            tags.append(entry.tag)
+    return tags
 
 
 def parse_overrides(pairs) -> dict:
@@ -375,9 +443,17 @@ def load(name: str, weights=None, **overrides):
     """Builds a preset model, optionally with weights.
 
     Args:
-        name: preset name (see `list_models()`), e.g. "gast_243".
+        name: preset name (see `list_models()`), e.g. "gast_243"; or a preset
+            directory written by `save_preset`, "hf://ORG/NAME" or
+            "kaggle://OWNER/MODEL/keras/VARIATION" (loaded as saved, see
+            `skeleton_zoo.weights.preset_dir`).
         weights: one of
             - None: random initialisation;
+            - a weights tag of the preset (`list_models()` shows them), e.g.
+              "ntu60_xsub", or "official" for its first: the authors' file,
+              downloaded once, verified, converted and cached (see
+              `skeleton_zoo.weights.hub`); the tag's options (num_classes,
+              layout, ...) are applied;
             - an official PyTorch checkpoint path (`.bin`, `.pt`, `.pth`; read
               without PyTorch, see `skeleton_zoo.weights.checkpoint`);
             - a Keras `.weights.h5` or `.keras` path;
@@ -403,17 +479,33 @@ def load(name: str, weights=None, **overrides):
             file fits); the model is left unchanged.
         skeleton_zoo.weights.checkpoint.CheckpointError: an unreadable,
             truncated or unsafe checkpoint file.
+        skeleton_zoo.weights.hub.WeightsDownloadError: tagged weights that
+            could not be fetched or did not verify.
     """
     from skeleton_zoo.tasks import get_task
 
+    from skeleton_zoo.weights import hub, preset_dir
+
+    if preset_dir.is_preset_uri(name):
+        if weights is not None:
+            raise TypeError(f"load('{os.fspath(name)}'): a preset directory holds its weights; `weights` must be "
+                            f"None, found {weights!r}.")
+        return preset_dir.load_preset(name, **overrides)
     preset = get_preset(name)
+    tagged = hub.is_tag(weights)
+    if tagged:
+        tag, entries = hub.resolve_tag(preset, weights)
+        overrides = hub.tag_options(preset, tag, entries, overrides)
     model = build(preset, overrides)
     get_task(preset.task).check_model(model, f"load('{name}')")  # a plug-in's model keeps its task's contract
     register_keras_objects()  # every class of the zoo, for the .keras files the user may read next
-    if weights is not None:
+    if tagged:
+        hub.load_tagged(model, preset, tag, entries, overrides)
+    elif weights is not None:
         from skeleton_zoo.weights import load_weights
 
         load_weights(model, preset, weights, overrides)
+    preset_dir.record_origin(model, preset, overrides, weights)
     return model
 
 
@@ -427,7 +519,8 @@ def list_models(family: str | None = None, layout: str | None = None, task: str 
 
     Returns:
         One dict per preset: name, family, task, layout, receptive_field,
-        clip_frames, num_classes, parameters, description, official_weights,
+        clip_frames, num_classes, parameters, description, official_weights
+        (the catalogue entries), weights_tags (the first is "official"),
         paper, streams.
     """
     _discover()
@@ -448,6 +541,7 @@ def list_models(family: str | None = None, layout: str | None = None, task: str 
             "num_classes": preset.num_classes, "parameters": preset.parameters.get(shown),
             "description": preset.description,
             "official_weights": [dataclasses.asdict(w) for w in preset.official_weights],
+            "weights_tags": weights_tags(preset),
             "paper": [dataclasses.asdict(r) for r in preset.paper],
             "streams": dict(preset.streams),
         })

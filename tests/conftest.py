@@ -12,6 +12,11 @@ import tempfile
 import zipfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Tests never read or fill the user's weights cache, nor a site's weights mirror (subprocesses inherit this).
+_ZOO_HOME = tempfile.mkdtemp(prefix="skeleton_zoo_home_")
+atexit.register(shutil.rmtree, _ZOO_HOME, ignore_errors=True)
+os.environ["SKELETON_ZOO_HOME"] = _ZOO_HOME
+os.environ.pop("SKELETON_ZOO_WEIGHTS_MIRROR", None)
 if os.environ.get("KERAS_BACKEND") == "jax":
     # The JAX pass compiles every new shape of every op once (eager ops, variable initialisers); the tests' models
     # are tiny, so compile time is what they spend. Cheaper XLA code generation halves it; results stay float32-exact

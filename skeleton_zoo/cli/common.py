@@ -133,9 +133,11 @@ def run_command(name: str, argv=None) -> int:
 
 # --- shared flags -------------------------------------------------------------------------
 def define_model_flags(default: str | None = None, model_help: str = "Preset (python -m skeleton_zoo list).",
-                       weights_help: str = "Weights: official .bin/.pt/.pth, .weights.h5 or .keras; ensemble "
-                                           "presets take one file per stream, comma-separated (e.g. "
-                                           "SPATIAL,TEMPORAL). Default: random initialisation.") -> None:
+                       weights_help: str = "Weights: a tag of the preset (python -m skeleton_zoo list; "
+                                           "'official': its first), downloaded once and cached; or official "
+                                           ".bin/.pt/.pth, .weights.h5 or .keras; ensemble presets take one "
+                                           "file per stream, comma-separated (e.g. SPATIAL,TEMPORAL). Default: "
+                                           "random initialisation.") -> None:
     """--model (required unless `default`), --weights, --option."""
     flags.DEFINE_string("model", default, model_help)
     flags.DEFINE_string("weights", None, weights_help)

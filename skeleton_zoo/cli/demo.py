@@ -14,8 +14,9 @@ from skeleton_zoo.cli.common import FLAGS, check_output_files, check_output_fold
 
 
 def define_flags() -> None:
-    flags.DEFINE_string("weights", None, "gast_27 weights (e.g. 27_frame_model.bin). Default: random.")
-    flags.DEFINE_string("causal_weights", None, "gast_27_causal weights for the streamer. Default: random.")
+    flags.DEFINE_string("weights", None, "gast_27 weights: a file (e.g. 27_frame_model.bin) or a tag (official). "
+                                         "Default: the official weights when cached, else random.")
+    flags.DEFINE_string("causal_weights", None, "gast_27_causal weights for the streamer, as --weights.")
     flags.DEFINE_string("out_dir", "demo", "Output folder.")
     define_overwrite_flag("demo output in --out_dir")
 

@@ -27,7 +27,9 @@ from skeleton_zoo.formats.keypoint_files import FORMATS
 
 def define_flags() -> None:
     define_model_flags("gast_27", model_help="Pose-lifting preset with the h36m17 layout.",
-                       weights_help="Weights (official .bin, .weights.h5, .keras). Default: random (warned).")
+                       weights_help="Weights: a tag of the preset (e.g. official, h36m_cpn), downloaded once and "
+                                    "cached, or a file (official .bin, .weights.h5, .keras). Default: random "
+                                    "(warned).")
     flags.DEFINE_string("out", "poses.npz", "Output: .npz, or .json.")
     flags.DEFINE_string("render", None, "Also render a picture: .gif, .mp4 or .png.")
     flags.DEFINE_float("width", None, "Image width in pixels (when the file does not say).")

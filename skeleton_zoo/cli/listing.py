@@ -4,20 +4,20 @@
 
 Columns: name, task, frames (receptive field of a lifter, clip length of a
 classifier), layout, trainable parameters (for `--layout`, where the preset
-declares them), the paper's result, the number of official weight files and
-a description; the official files follow the table.
+declares them), the paper's result, the number of trained weights in the
+catalogue and a description; the weights tags (`load(NAME, weights=TAG)`)
+follow the table.
 """
 
 from __future__ import annotations
 
 import json
-import posixpath
 
 from absl import flags
 
 from skeleton_zoo.cli.common import FLAGS, start
 
-COLUMNS = ("name", "task", "frames", "layout", "parameters", "paper", "official", "description")
+COLUMNS = ("name", "task", "frames", "layout", "parameters", "paper", "weights", "description")
 
 
 def define_flags() -> None:
@@ -37,7 +37,7 @@ def _cells(row) -> list[str]:
     return [row["name"], row["task"].replace("_", " "), str(frames or "-"), row["layout"],
             f"{row['parameters']:,}" if row["parameters"] is not None else "-",
             "; ".join(map(_result, row["paper"])) or "-",
-            str(len(row["official_weights"]) or "-"), row["description"]]
+            str(len(row["weights_tags"]) or "-"), row["description"]]
 
 
 def format_table(rows) -> str:
@@ -51,20 +51,23 @@ def format_table(rows) -> str:
         lines += ["", "Paper results:"]
         lines += [f"  {row['name']}: " + "; ".join(_result(r, dataset=True) for r in row["paper"])
                   for row in with_results]
-    with_files = [row for row in rows if row["official_weights"]]
-    if with_files:
-        lines += ["", "Official weights: skeleton_zoo.load(NAME, weights=FILE), or convert once with "
-                      "python -m skeleton_zoo convert FILE --model NAME"]
-        if any(row["streams"] for row in with_files):
-            lines.append("  (ensembles: one file per stream, weights={'spatial': FILE, 'temporal': FILE} "
-                         "or --weights SPATIAL,TEMPORAL)")
+    with_tags = [row for row in rows if row["weights_tags"]]
+    if with_tags:
+        lines += ["", "Trained weights by name: skeleton_zoo.load(NAME, weights=TAG) or --weights TAG (the first "
+                      "tag is 'official'); downloaded once, verified and cached. A file of your own: weights=FILE."]
+        for row in with_tags:
+            tags = []
+            for tag in row["weights_tags"]:
+                entries = [w for w in row["official_weights"] if w["tag"] == tag]
+                options = {k: v for w in entries for k, v in w["options"].items() if (k, v) != ("stream", "j")}
+                detail = ", ".join([*(w["file"] for w in entries if not row["streams"]),
+                                    *(f"{k}={v!r}" for k, v in options.items())])
+                tags.append(f"{tag} ({detail})" if detail else tag)
+            lines.append(f"  {row['name']}: {', '.join(tags)}")
         hosts = {}
-        for row in with_files:
-            files = [w["file"] + (f" ({w['note']})" if w["note"] and not w["note"].startswith("weights=") else "")
-                     for w in row["official_weights"]]
-            lines.append(f"  {row['name']}: {', '.join(dict.fromkeys(files))}")
+        for row in with_tags:
             for w in row["official_weights"]:
-                host = posixpath.dirname(w["url"]) if w["url"].endswith(w["file"]) else w["url"]
+                host = w["url"][:-len(w["file"])].rstrip("/") if w["url"].endswith(w["file"]) else w["url"]
                 hosts[host] = None
         lines += ["Published at:"] + [f"  {host}" for host in hosts]
     return "\n".join(lines)

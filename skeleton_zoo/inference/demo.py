@@ -31,8 +31,10 @@ def run_demo(out_dir="demo", weights=None, causal_weights=None, echo=print) -> d
 
     Args:
         out_dir: folder for `poses.npz`, `demo.gif`, `demo.png`.
-        weights: gast_27 weights (e.g. `27_frame_model.bin`); None = random.
-        causal_weights: gast_27_causal weights for the streamer; None = random.
+        weights: gast_27 weights (a file, e.g. `27_frame_model.bin`, or a tag);
+            None: the official weights when they are in the cache, else random.
+        causal_weights: gast_27_causal weights for the streamer; None as
+            `weights`.
     """
     import keras
 
@@ -44,10 +46,21 @@ def run_demo(out_dir="demo", weights=None, causal_weights=None, echo=print) -> d
 
     out = pathlib.Path(out_dir)
     make_folder(out, "--out_dir")
-    for name, given in (("gast_27", weights), ("gast_27_causal", causal_weights)):
-        if given is None:
-            echo(f"Note: no weights for {name}: it is randomly initialised, so its 3D poses are not "
-                 f"meaningful (pass --weights / --causal_weights with the official files).")
+    from skeleton_zoo import registry
+    from skeleton_zoo.weights import hub
+
+    chosen = {}
+    for name, given, flag in (("gast_27", weights, "--weights"), ("gast_27_causal", causal_weights,
+                                                                   "--causal_weights")):
+        preset = registry.get_preset(name)
+        if given is None and hub.available(preset):
+            given = "official"
+            echo(f"Using {name}'s official weights from the cache.")
+        elif given is None:
+            echo(f"Note: no weights for {name}: it is randomly initialised, so its 3D poses are not meaningful. "
+                 f"{hub.how_to_get(preset)}; or pass {flag} FILE.")
+        chosen[name] = given
+    weights, causal_weights = chosen["gast_27"], chosen["gast_27_causal"]
     start = time.perf_counter()
     echo(f"1/3 Lifting {_clip_path().name} (60 frames) with gast_27 ...")
     result = lift.lift_file(_clip_path(), model=skeleton_zoo.load("gast_27", weights=weights))

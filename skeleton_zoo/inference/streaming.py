@@ -33,7 +33,8 @@ class PoseStreamer:
             "gast_81_causal"), or an already built causal lifter of either
             variant (its weights are copied into a single-frame twin).
         weights: passed to `skeleton_zoo.load` (preset names only): None
-            (random), an official checkpoint or a Keras weights file.
+            (random), a weights tag ("official", "h36m_cpn"), an official
+            checkpoint or a Keras weights file.
         **overrides: passed to `skeleton_zoo.load`, e.g. `channels=16`,
             `layout="humaneva15"`. `variant` is always "single_frame".
         jit_compile: compile the per-frame network with XLA (measured

@@ -27,14 +27,17 @@ def _is_path(value) -> bool:
 
 
 def parse_weights_argument(preset, text: str | None):
-    """The `--weights` flag: a file, or for ensemble presets one file per
-    stream, comma-separated in stream order ("S.pt,T.pt" -> {"spatial":
-    "S.pt", "temporal": "T.pt"}). None stays None.
+    """The `--weights` flag: a file or a weights tag ("ntu60_xsub",
+    "official"), or for ensemble presets one file per stream, comma-separated
+    in stream order ("S.pt,T.pt" -> {"spatial": "S.pt", "temporal": "T.pt"}).
+    None stays None.
 
     Raises:
         ValueError: an ensemble given another number of files.
     """
-    if text is None or not preset.streams:
+    from skeleton_zoo.weights.hub import is_tag
+
+    if text is None or not preset.streams or is_tag(text):
         return text
     parts = text.split(",")
     names = list(preset.streams)

@@ -32,11 +32,15 @@ def _size(path) -> str:
     return f"{os.path.getsize(path) / 1e6:.1f} MB"
 
 
-def convert_checkpoints(checkpoints, model_name, out, overrides, overwrite=False, echo=print) -> dict:
+def convert_checkpoints(checkpoints, model_name, out, overrides, overwrite=False, echo=print, tag=None) -> dict:
     """Converts official checkpoint file(s) of `model_name` into `out`.
 
     Args:
-        checkpoints: one path, or one per stream (in stream order) for ensemble presets.
+        checkpoints: one path, or one per stream (in stream order) for ensemble
+            presets; empty with `tag`.
+        tag: a weights tag of the preset (or "official"): its files are
+            fetched through the catalogue (`skeleton_zoo.weights.hub`) and its
+            options applied.
         model_name: preset name.
         out: `.weights.h5` or `.keras` path.
         overrides: preset options (layout, num_classes, ...).
@@ -62,6 +66,17 @@ def convert_checkpoints(checkpoints, model_name, out, overrides, overwrite=False
         raise FileExistsError(f"--out '{out}' already exists; pass --overwrite to replace it.")
     preset = registry.get_preset(model_name)
     streams = list(preset.streams)
+    if tag is not None:
+        from skeleton_zoo.weights import hub
+
+        if checkpoints:
+            raise ValueError(f"--weights {tag}: give the checkpoint files or a weights tag, not both ({checkpoints}).")
+        tag, entries = hub.resolve_tag(preset, tag)
+        overrides = hub.tag_options(preset, tag, entries, overrides)
+        by_stream = {entry.stream: entry for entry in entries}
+        family = {s: registry.get_preset(n).family for s, n in preset.streams.items()}
+        checkpoints = [str(hub.fetch(by_stream[s], family[s])[0]) for s in streams] if streams else \
+            [str(hub.fetch(entries[0], preset.family)[0])]
     if len(checkpoints) != (len(streams) or 1):
         expected = (f"{len(streams)} files, one per stream ({', '.join(streams)}, in that order)" if streams
                     else "one file")
@@ -104,4 +119,6 @@ def convert_checkpoints(checkpoints, model_name, out, overrides, overwrite=False
     echo(f"Wrote       {out} ({_size(out)}); reloaded and checked: identical outputs")
     args = "".join(f", {k}={v!r}" for k, v in overrides.items())
     echo(f"Use         skeleton_zoo.load({model_name!r}, weights={out!r}{args})")
+    if tag is not None:
+        echo(f"            or skeleton_zoo.load({model_name!r}, weights={tag!r}) (cached)")
     return {"tensors_read": tensors, "parameters": params, "out": out}

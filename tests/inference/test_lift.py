@@ -152,6 +152,8 @@ def test_demo_runs_offline(tmp_path):
     lines = []
     result = run_demo(tmp_path, echo=lines.append)
     assert any("randomly initialised" in line for line in lines)
+    assert any("python -m skeleton_zoo convert --model gast_27 --weights h36m_cpn fetches 27_frame_model.bin"
+               in line for line in lines)
     with Image.open(result["gif"]) as image:
         assert image.n_frames == 60
     png = np.asarray(Image.open(result["png"]).convert("L"), dtype=np.float32)

@@ -70,7 +70,7 @@ def test_every_preset_declares_its_data():
         assert preset.task in ("pose_lifting", "action_recognition") and preset.layout and preset.parameters
         assert (preset.receptive_field or preset.clip_frames) if preset.task == "pose_lifting" else preset.clip_frames
         for weights in preset.official_weights:
-            assert weights.file and weights.url.startswith("https://")
+            assert weights.file and weights.url.startswith(("https://", "hf://")) and weights.licence
     assert registry.get_preset("gast_243").paper[0].value == 44.9
 
 

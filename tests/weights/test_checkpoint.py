@@ -341,6 +341,7 @@ def test_presets_name_official_files():
     assert rows["gast_81_causal"]["official_weights"][0]["file"] == "81_frame_model_causal.bin"
     assert rows["gast_243"]["official_weights"] == []
     assert all(w["url"].startswith("https://") for r in rows.values() for w in r["official_weights"])
+    assert rows["gast_27"]["weights_tags"] == ["h36m_cpn", "h36m_cpn_toe"]
 
 
 # --- python -m skeleton_zoo convert -----------------------------------------------------

@@ -10,6 +10,7 @@ checks them against the built models.
 from skeleton_zoo.registry import OfficialWeights, PaperResult, Preset
 
 _H36M_SH = "Human3.6M, Stacked-Hourglass 2D (MotionBERT h36m_sh_conf_cam_source_final.pkl)"
+_LICENCE = "Apache-2.0 (MotionAGFormer)"
 
 
 def _drive(file_id: str) -> str:
@@ -25,9 +26,11 @@ def _preset(name, title, n_layers, dim_feat, frames, parameters, h36m_id, mpi_id
         config={"n_layers": n_layers, "dim_feat": dim_feat, "num_frames": frames, "layout": "h36m17"},
         layout="h36m17", clip_frames=frames, parameters={"h36m17": parameters},
         official_weights=(
-            OfficialWeights(f"motionagformer-{title.lower()}-h36m.pth.tr", _drive(h36m_id), dataset=_H36M_SH),
+            OfficialWeights(f"motionagformer-{title.lower()}-h36m.pth.tr", _drive(h36m_id), dataset=_H36M_SH,
+                            tag="h36m_sh", metric=f"MPJPE {mpjpe} mm", licence=_LICENCE),
             OfficialWeights(f"motionagformer-{title.lower()}-mpi.pth.tr", _drive(mpi_id),
-                            dataset="MPI-INF-3DHP (ground-truth 2D)", note=mpi_note),
+                            dataset="MPI-INF-3DHP (ground-truth 2D)", note=mpi_note, tag="mpi_inf_3dhp",
+                            options={"num_frames": 81} if frames == 243 else {}, licence=_LICENCE),
         ),
         paper=(PaperResult(_H36M_SH, "MPJPE (P1)", mpjpe, "mm"),),
     )

@@ -25,10 +25,14 @@ PRESETS = (
         # + fc1 8,704 * 2,048 + 2,048 + bn 2 * 2,048 + fc2 2,048 * 60 + 60 (head 17,954,876).
         parameters={"h36m17": 60_419_654},
         official_weights=(
-            OfficialWeights("best_epoch.bin", "https://1drv.ms/f/s!AvAdh0LSjEOlgTX23yT_NO7RiZz-?e=nX6w2j",
-                            dataset=f"NTU RGB+D 60 X-Sub, {_NTU_2D} (MB_ft_NTU60_xsub)"),
-            OfficialWeights("best_epoch.bin", "https://1drv.ms/f/s!AvAdh0LSjEOlgTaNiXw2Nal-g37M?e=lSkE4T",
-                            dataset=f"NTU RGB+D 60 X-View, {_NTU_2D} (MB_ft_NTU60_xview)"),
+            OfficialWeights("FT_MB_release_MB_ft_NTU60_xsub/best_epoch.bin",
+                            "https://1drv.ms/f/s!AvAdh0LSjEOlgTX23yT_NO7RiZz-?e=nX6w2j",
+                            dataset=f"NTU RGB+D 60 X-Sub, {_NTU_2D} (MB_ft_NTU60_xsub)", tag="ntu60_xsub",
+                            metric="top-1 93.0 % (paper)", licence="Apache-2.0 (MotionBERT)"),
+            OfficialWeights("FT_MB_release_MB_ft_NTU60_xview/best_epoch.bin",
+                            "https://1drv.ms/f/s!AvAdh0LSjEOlgTaNiXw2Nal-g37M?e=lSkE4T",
+                            dataset=f"NTU RGB+D 60 X-View, {_NTU_2D} (MB_ft_NTU60_xview)", tag="ntu60_xview",
+                            metric="top-1 97.2 % (paper)", licence="Apache-2.0 (MotionBERT)"),
         ),
         # The paper's values; the repository README's Model Zoo lists them the other way round (x-sub 97.2).
         paper=(PaperResult("NTU RGB+D 60 X-Sub (HRNet 2D, fine-tuned)", "top-1", 93.0, "%"),

@@ -18,21 +18,26 @@ _HOST = "https://download.openmmlab.com/mmaction/pyskl/ckpt"
 _DATASETS = (("ntu60_xsub", "NTU RGB+D 60 X-Sub"), ("ntu60_xview", "NTU RGB+D 60 X-View"),
              ("ntu120_xsub", "NTU RGB+D 120 X-Sub"), ("ntu120_xset", "NTU RGB+D 120 X-Set"))
 _STREAMS = {"j": "joint", "b": "bone", "jm": "joint motion", "bm": "bone motion"}
-_SKELETONS = {"3dkp": ("official 3D skeletons", "layout='ntu25'"), "hrnet": ("HRNet 2D keypoints", "layout='coco17'")}
+_SKELETONS = {"3dkp": ("official 3D skeletons", "ntu25", "3d"), "hrnet": ("HRNet 2D keypoints", "coco17", "hrnet")}
+_LICENCE = "Apache-2.0 (PYSKL)"
 
 
 def _checkpoints(folder: str, prefix: str):
-    """Every released file: dataset x skeleton source x stream."""
-    return tuple(
-        OfficialWeights(
-            f"{prefix}_{dataset}_{skeleton}/{stream}.pth",
-            f"{_HOST}/{folder}/{prefix}_{dataset}_{skeleton}/{stream}.pth",
-            dataset=f"{title}, {source}, {_STREAMS[stream]} stream",
-            note=", ".join(n for n in (hint, "" if stream == "j" else f"stream='{stream}'",
-                                       "num_classes=120" if dataset.startswith("ntu120") else "") if n),
-        )
-        for dataset, title in _DATASETS for skeleton, (source, hint) in _SKELETONS.items() for stream in _STREAMS
-    )
+    """Every released file: dataset x skeleton source x stream, tagged
+    `<dataset>_<3d|hrnet>_<stream>`, e.g. "ntu60_xsub_3d_j"."""
+    out = []
+    for dataset, title in _DATASETS:
+        for skeleton, (source, layout, short) in _SKELETONS.items():
+            for stream in _STREAMS:
+                options = {"layout": layout, "stream": stream, **({"num_classes": 120} if "120" in dataset else {})}
+                out.append(OfficialWeights(
+                    f"{prefix}_{dataset}_{skeleton}/{stream}.pth",
+                    f"{_HOST}/{folder}/{prefix}_{dataset}_{skeleton}/{stream}.pth",
+                    dataset=f"{title}, {source}, {_STREAMS[stream]} stream",
+                    note=", ".join(f"{key}={value!r}" for key, value in options.items()
+                                   if (key, value) != ("stream", "j")),
+                    tag=f"{dataset}_{short}_{stream}", options=options, licence=_LICENCE))
+    return tuple(out)
 
 
 def _results(top1):
@@ -88,7 +93,7 @@ _FOUR_STREAMS = {"j": 2.0, "b": 2.0, "jm": 1.0, "bm": 1.0}
 def _four_streams(single: Preset) -> Preset:
     """The j + b + jm + bm ensemble of a single-stream preset; its published
     top-1 is the ensemble's, and its files are the streams' (`weights={'j':
-    FILE, 'b': FILE, ...}`)."""
+    FILE, 'b': FILE, ...}`, or a tag such as "ntu60_xsub_3d" for all four)."""
     return Preset(
         name=f"{single.name}_4s", family=single.family,
         description=f"{single.description.split(':')[0]}: joint, bone and motion streams, "
@@ -98,9 +103,12 @@ def _four_streams(single: Preset) -> Preset:
         stream_weights=_FOUR_STREAMS, fusion="softmax",
         layout=single.layout, clip_frames=single.clip_frames, num_classes=single.num_classes,
         parameters={layout: 4 * count for layout, count in single.parameters.items()},
-        official_weights=tuple(dataclasses.replace(w, note=", ".join(
-            n for n in ("weights={'j': FILE, 'b': ..., 'jm': ..., 'bm': ...}", w.note) if n))
-            for w in single.official_weights if w.file.endswith("/j.pth")),
+        official_weights=tuple(dataclasses.replace(
+            w, tag=w.tag.rpartition("_")[0], stream=w.options["stream"],
+            options={k: v for k, v in w.options.items() if k != "stream"},
+            note=", ".join(n for n in (f"weights={{'{w.options['stream']}': FILE, ...}}",
+                                       ", ".join(f"{k}={v!r}" for k, v in w.options.items() if k != "stream")) if n))
+            for w in single.official_weights),
         paper=single.paper,
     )
 

@@ -8,6 +8,8 @@ Parameter counts are trainable parameters with 60 classes;
 `tests/models/test_presets.py` checks every number against the built model.
 """
 
+import dataclasses
+
 from skeleton_zoo.registry import OfficialWeights, PaperResult, Preset
 
 # The authors ship their weights in the repository's `checkpoint_ST-TR/` folder.
@@ -17,18 +19,50 @@ _BONE = {"in_channels": 6, "double_channel": True}  # [joints || bones], doubled
 _DATASETS = {"ntu60_xsub": "NTU RGB+D 60 X-Sub", "ntu60_xview": "NTU RGB+D 60 X-View",
              "ntu120_xsub": "NTU RGB+D 120 X-Sub", "ntu120_xset": "NTU RGB+D 120 X-Set",
              "kinetics": "Kinetics-Skeleton 400"}
-# How a file whose dataset differs from the preset's default build loads.
-_LOAD_NOTES = {"ntu120": "num_classes=120", "kinetics": "layout='openpose18', num_classes=400"}
+# The `load` options of a file whose dataset differs from the preset's default build.
+_LOAD_OPTIONS = {"ntu120": {"num_classes": 120}, "kinetics": {"layout": "openpose18", "num_classes": 400}}
+_LICENCE = "MIT (ST-TR repository)"
+# Git object ids of the files in the authors' repository (commit 4976552b): the
+# content check of a download (`skeleton_zoo.weights.hub`).
+_GIT_BLOB_SHA1 = {
+    "kinetics_bones_spatial.pt": "edf128910ff2e89721d4e13b3219b83a26bcf960",
+    "kinetics_bones_temporal-agcn.pt": "6e9fe44fb2cf10f4e2aa4b7ef5c371abaefcd9af",
+    "kinetics_bones_temporal.pt": "f2a09f270e8dee09dd3e94002c715312fb25d7af",
+    "kinetics_spatial.pt": "a778201e697cf60c2aeb2de3696451166776c27d",
+    "kinetics_temporal.pt": "733b76a923209c16f4e2bcd596d14407430dff99",
+    "ntu120_xset-temporal-agcn.pt": "3d9b5cfc265e3fa9cf3ec891a8db7d66606dfd35",
+    "ntu120_xset_spatial.pt": "339e20f64cf7f2b5a15d0e1188482ba228534010",
+    "ntu120_xset_temporal.pt": "c04f388c3d4b68b0c9daac859f88c4e3662ba07a",
+    "ntu120_xsub_spatial.pt": "f4584fb75e1da8e142d1db3762c20ab0f1ed2a2a",
+    "ntu120_xsub_temporal-agcn.pt": "7b42480b5545908bde5a956c17b4b0eec1cabcb8",
+    "ntu120_xsub_temporal.pt": "4b31eafde19376ce4f58e82ce9340d0cca010127",
+    "ntu60_xsub_bones_spatial.pt": "2ae95fc37c09250627ef07005d7b5213c2f5e9cc",
+    "ntu60_xsub_bones_temporal-agcn.pt": "713c1a3bbc6debd180ab0a3aea0dda4b24ec22d9",
+    "ntu60_xsub_bones_temporal.pt": "a3d795387f9a6c8f1cad9a99fe60d034f4b1dd64",
+    "ntu60_xsub_spatial.pt": "8cbf1e3da7a02dfd1c969b446b9067103f7b2c90",
+    "ntu60_xsub_temporal.pt": "9cab75fc45ab46b7ddd2e5e562f5762b76a4fdea",
+    "ntu60_xview_bones_spatial.pt": "a1f0398092d31a29ab8a6fc9dd208f864d972b63",
+    "ntu60_xview_bones_temporal-agcn.pt": "1bd7f169bf4af111c7f68c0371b3e89803bcbf93",
+    "ntu60_xview_bones_temporal.pt": "159e39e147bd4d099a79993fa76b9f105433b565",
+    "ntu60_xview_spatial.pt": "6ab4a4ac787f84700e444941850771ff7e7fd9eb",
+    "ntu60_xview_temporal.pt": "06470b85b46a9c547fdd88d4090a5c0f4d528a1f",
+}
+
+
+def _options_note(options) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in options.items())
 
 
 def _files(*names, note=""):
-    """Official files named `<dataset>_..._<stream>.pt`, with their dataset."""
+    """Official files named `<dataset>_..._<stream>.pt`, with their dataset;
+    tagged by dataset ("ntu60_xsub", ..., "kinetics")."""
     out = []
     for name in names:
-        dataset = next(d for key, d in _DATASETS.items() if name.startswith(key))
-        extra = next((n for prefix, n in _LOAD_NOTES.items() if name.startswith(prefix)), "")
+        tag, dataset = next((key, d) for key, d in _DATASETS.items() if name.startswith(key))
+        options = next((o for prefix, o in _LOAD_OPTIONS.items() if name.startswith(prefix)), {})
         out.append(OfficialWeights(name, _RAW + name, dataset=dataset,
-                                   note=", ".join(n for n in (note, extra) if n)))
+                                   note=", ".join(n for n in (note, _options_note(options)) if n), tag=tag,
+                                   options=options, git_blob_sha1=_GIT_BLOB_SHA1[name], licence=_LICENCE))
     return tuple(out)
 
 
@@ -45,10 +79,11 @@ _TEMPORAL_AGCN_BONE = _files("ntu60_xsub_bones_temporal-agcn.pt", "ntu60_xview_b
 
 
 def _streams(spatial, temporal):
-    """The stream files of an ensemble preset, each noted with its stream."""
-    return tuple(OfficialWeights(w.file, w.url, w.dataset, ", ".join(n for n in (f"weights={{'{stream}': FILE, ...}}",
-                                                                                 w.note) if n))
-                 for stream, files in (("spatial", spatial), ("temporal", temporal)) for w in files)
+    """The stream files of an ensemble preset, each noted with its stream;
+    a tag loads both streams' files of that dataset."""
+    return tuple(dataclasses.replace(w, stream=stream, note=", ".join(
+        n for n in (f"weights={{'{stream}': FILE, ...}}", w.note) if n))
+        for stream, files in (("spatial", spatial), ("temporal", temporal)) for w in files)
 
 
 PRESETS = (

@@ -18,7 +18,9 @@ def _preset(frames, parameters, file, drive_id, mpjpe):
         description=f"TCPFormer, {frames}-frame clips ({frames // 3} pose queries), 16 blocks of 128 channels",
         config={"n_layers": 16, "dim_feat": 128, "num_frames": frames, "layout": "h36m17"},
         layout="h36m17", clip_frames=frames, parameters={"h36m17": parameters},
-        official_weights=(OfficialWeights(file, f"https://drive.google.com/file/d/{drive_id}/view", dataset=_H36M_SH),),
+        official_weights=(OfficialWeights(file, f"https://drive.google.com/file/d/{drive_id}/view", dataset=_H36M_SH,
+                                          tag="h36m_sh", metric=f"MPJPE {mpjpe} mm",
+                                          licence="MIT (TCPFormer README)"),),
         paper=(PaperResult(_H36M_SH, "MPJPE (P1)", mpjpe, "mm"),),
     )
 
