@@ -73,10 +73,7 @@ def convert_checkpoints(checkpoints, model_name, out, overrides, overwrite=False
             raise ValueError(f"--weights {tag}: give the checkpoint files or a weights tag, not both ({checkpoints}).")
         tag, entries = hub.resolve_tag(preset, tag)
         overrides = hub.tag_options(preset, tag, entries, overrides)
-        by_stream = {entry.stream: entry for entry in entries}
-        family = {s: registry.get_preset(n).family for s, n in preset.streams.items()}
-        checkpoints = [str(hub.fetch(by_stream[s], family[s])[0]) for s in streams] if streams else \
-            [str(hub.fetch(entries[0], preset.family)[0])]
+        checkpoints = [str(path) for _, path, _ in hub.fetch_tag(preset, entries)]
     if len(checkpoints) != (len(streams) or 1):
         expected = (f"{len(streams)} files, one per stream ({', '.join(streams)}, in that order)" if streams
                     else "one file")

@@ -35,7 +35,7 @@ import sys
 import urllib.parse
 
 __all__ = ["HOME_VARIABLE", "MIRROR_VARIABLE", "WeightsDownloadError", "home", "is_tag", "resolve_tag",
-           "tag_options", "fetch", "verify", "load_tagged", "available", "how_to_get"]
+           "tag_options", "fetch", "fetch_tag", "file_sha256", "verify", "load_tagged", "available", "how_to_get"]
 
 HOME_VARIABLE = "SKELETON_ZOO_HOME"
 MIRROR_VARIABLE = "SKELETON_ZOO_WEIGHTS_MIRROR"
@@ -101,15 +101,21 @@ def tag_options(preset, tag: str, entries, overrides) -> dict:
 
 # === Hashes ===
 
-def _hashes(path) -> tuple[str, str]:
+def file_sha256(path) -> str:
+    """The SHA-256 (hex) of a file, read in 1 MiB blocks."""
+    return _hashes(path, git_blob=False)[0]
+
+
+def _hashes(path, git_blob: bool = True) -> tuple[str, str]:
     """(SHA-256, git blob SHA-1) of a file, in one read."""
-    size = os.path.getsize(path)
-    sha256, blob = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
+    sha256 = hashlib.sha256()
+    blob = hashlib.sha1(f"blob {os.path.getsize(path)}\0".encode()) if git_blob else None
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             sha256.update(block)
-            blob.update(block)
-    return sha256.hexdigest(), blob.hexdigest()
+            if blob is not None:
+                blob.update(block)
+    return sha256.hexdigest(), blob.hexdigest() if blob is not None else ""
 
 
 def _records_path() -> pathlib.Path:
@@ -255,19 +261,34 @@ def fetch(entry, family: str, progress: bool = True) -> tuple[pathlib.Path, str]
           f"${MIRROR_VARIABLE} to a folder or URL holding '{entry.file}'), then run this again.")
 
 
+def _family(preset, entry) -> str:
+    """The family whose cache folder holds `entry` (an ensemble's: its stream's)."""
+    if not preset.streams:
+        return preset.family
+    from skeleton_zoo import registry
+
+    return registry.get_preset(preset.streams[entry.stream]).family
+
+
+def fetch_tag(preset, entries, progress: bool = True) -> list[tuple]:
+    """`fetch` for each of a tag's entries (ensembles: in stream order):
+    [(entry, path, SHA-256)]."""
+    if preset.streams:
+        order = list(preset.streams)
+        entries = sorted(entries, key=lambda entry: order.index(entry.stream))
+    return [(entry, *fetch(entry, _family(preset, entry), progress)) for entry in entries]
+
+
 def available(preset, tag: str = "official") -> bool:
     """Whether the tag's files are on this machine already (in the cache or a
     local `$SKELETON_ZOO_WEIGHTS_MIRROR` folder), so loading needs no network."""
-    from skeleton_zoo import registry
-
     try:
         _, entries = resolve_tag(preset, tag)
     except ValueError:
         return False
-    families = {s: registry.get_preset(n).family for s, n in preset.streams.items()}
     for entry in entries:
-        family = families[entry.stream] if preset.streams else preset.family
-        local = [home() / "weights" / family / entry.file] + [pathlib.Path(s) for s in _sources(entry) if "://" not in s]
+        local = [home() / "weights" / _family(preset, entry) / entry.file]
+        local += [pathlib.Path(s) for s in _sources(entry) if "://" not in s]
         if not any(path.exists() for path in local):
             return False
     return True
@@ -300,13 +321,7 @@ def load_tagged(model, preset, tag: str, entries, overrides: dict, progress: boo
     from skeleton_zoo.utils.files import atomic_path
     from skeleton_zoo.weights import load_weights
 
-    family = preset.family
-    if preset.streams:
-        from skeleton_zoo import registry
-
-        family = {e.stream: registry.get_preset(preset.streams[e.stream]).family for e in entries}
-    files = [(entry, *fetch(entry, family[entry.stream] if preset.streams else family, progress))
-             for entry in entries]
+    files = fetch_tag(preset, entries, progress)
     converted = _converted_path(preset, tag, overrides, [sha for _, _, sha in files])
     if converted.exists():
         try:

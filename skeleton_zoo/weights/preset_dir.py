@@ -19,11 +19,12 @@ weights came from, their metric and licence, the SHA-256 of
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import math
 import os
 import pathlib
+
+from skeleton_zoo.weights.hub import file_sha256
 
 __all__ = ["CONFIG_FILE", "METADATA_FILE", "WEIGHTS_FILE", "README_FILE", "PresetError", "save_preset",
            "load_preset", "upload_preset", "is_preset_uri", "record_origin"]
@@ -80,14 +81,6 @@ def _policy_name(config: dict, model):
     return dtype or getattr(getattr(model, "dtype_policy", None), "name", None)
 
 
-def _sha256(path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _model_card(metadata: dict) -> str:
     weights = metadata.get("weights") or {}
     name = metadata.get("name") or "model"
@@ -141,7 +134,7 @@ def save_preset(model, directory, metadata: dict | None = None) -> pathlib.Path:
             "input_shape": list(model.input_shape) if hasattr(model, "input_shape") else None,
             "output_shape": list(model.output_shape) if hasattr(model, "output_shape") else None,
             "dtype_policy": _policy_name(config, model),
-            "weights": origin.get("weights"), "weights_sha256": _sha256(tmp / WEIGHTS_FILE),
+            "weights": origin.get("weights"), "weights_sha256": file_sha256(tmp / WEIGHTS_FILE),
             **(metadata or {}),
         }
         (tmp / METADATA_FILE).write_text(json.dumps(info, indent=1))
@@ -194,7 +187,7 @@ def load_preset(uri, **overrides):
         metadata = json.loads((directory / METADATA_FILE).read_text())
     except ValueError as error:
         raise PresetError(f"'{os.fspath(uri)}': unreadable {CONFIG_FILE} or {METADATA_FILE} ({error}).") from None
-    expected, found = metadata.get("weights_sha256"), _sha256(directory / WEIGHTS_FILE)
+    expected, found = metadata.get("weights_sha256"), file_sha256(directory / WEIGHTS_FILE)
     if expected and expected != found:
         raise PresetError(f"'{os.fspath(uri)}': {WEIGHTS_FILE} has SHA-256 {found}, but {METADATA_FILE} records "
                           f"{expected}; the file is corrupt or was replaced.")
