@@ -25,6 +25,13 @@ Shapes per task (see `export.common`):
   -> poses_3d (batch, J, 3);
 - action recognition: skeleton (batch, frames, J, persons, channels)
   -> logits, probabilities (batch, classes).
+
+int8 files (`export_onnx_quantized`, ONNX Runtime's quantisation tool) keep
+this interface, float32 in and out: "int8" is static QDQ quantisation
+(8-bit activations calibrated on representative inputs, per-channel int8
+weights, a float output head), "dynamic_int8" quantises the weights and, per call, the
+activations of MatMul / Conv only. Both are checked against
+`QUANTIZED_TOLERANCE` by `export.verify`.
 """
 
 from __future__ import annotations
@@ -32,15 +39,34 @@ from __future__ import annotations
 import contextlib
 import os
 import pathlib
+import tempfile
 
 import numpy as np
 
 from skeleton_zoo.utils.files import atomic_path
 from skeleton_zoo.utils.timing import latency_ms
 
-__all__ = ["DEFAULT_OPSET", "export_onnx", "load_session", "run_onnx", "onnx_latency_ms"]
+__all__ = ["DEFAULT_OPSET", "QUANTIZE_MODES", "QUANTIZED_TOLERANCE", "export_onnx", "export_onnx_quantized",
+           "load_session", "run_onnx", "onnx_latency_ms"]
 
 DEFAULT_OPSET = 17
+QUANTIZE_MODES = ("int8", "dynamic_int8")
+
+# Bounds on the largest absolute difference from the Keras output, relative
+# to the largest absolute Keras value of that output (per output; the measure
+# of `export.verify` for quantised formats), on `spec.example_input(batch=8)`.
+#
+# Measured on randomly initialised full-size models (gast_27: 3
+# initialisations, both variants; gast_243, S-TR and T-TR joint: 1-2), AVX2
+# without VNNI (7-bit weights), int8 calibrated on the seeded inputs:
+#   dynamic_int8: 3.3e-2 .. 6.3e-2 (GAST-Net), 1.0e-2 .. 3.1e-2 (ST-TR);
+#   int8:         5.5e-2 .. 8.5e-2 (gast_27; gast_243 6e-2), 1.0e-2 .. 4.6e-2
+#                 (S-TR; T-TR 1.4e-2).
+# On real inputs (gast_27 calibrated on Human3.6M training subjects, run on
+# test subjects) int8 reaches 1e-1. The small test models reach 0.1 (int8).
+# The bounds leave 2.4x (dynamic) and 3.5x (int8) headroom over the worst;
+# a file with wrong weights is off by 100% or more.
+QUANTIZED_TOLERANCE = {"dynamic_int8": 0.15, "int8": 0.35}
 
 BATCH_DIM = "batch"
 FRAMES_DIM = "frames"
@@ -205,7 +231,6 @@ def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
         OnnxExportError: conversion, renaming or validation failed; the message
             names the spec and the step.
     """
-    import onnx
     import tensorflow as tf
     import tf2onnx
 
@@ -245,18 +270,170 @@ def export_onnx(spec, path, opset: int = DEFAULT_OPSET) -> pathlib.Path:
     del model.metadata_props[:]
     for key, value in metadata.items():
         model.metadata_props.add(key=key, value=value)
-    try:
-        onnx.checker.check_model(model, full_check=True)
-    except Exception as e:
-        raise OnnxExportError(f"{_describe(spec)}: onnx.checker rejected the converted "
-                              f"model: {e}") from e
+    return _check_and_save(spec, model, path, "converted", full_check=True)
 
+
+def _check_and_save(spec, model, path, what: str, full_check: bool = False):
+    """Runs `onnx.checker` on `model`, then writes it to `path` atomically."""
+    import onnx
+
+    try:
+        onnx.checker.check_model(model, full_check=full_check)
+    except Exception as e:
+        raise OnnxExportError(f"{_describe(spec)}: onnx.checker rejected the {what} model: {e}") from e
     try:
         with atomic_path(path) as tmp:
             onnx.save_model(model, str(tmp))
     except Exception as e:
         raise OnnxExportError(f"{_describe(spec)}: writing '{path}' failed: {e}") from e
     return path
+
+
+class _CalibrationReader:
+    """`onnxruntime.quantization.CalibrationDataReader` over a list of inputs."""
+
+    def __init__(self, input_name: str, inputs):
+        self._feeds = iter([{input_name: np.asarray(x, dtype=np.float32)} for x in inputs])
+
+    def get_next(self):
+        return next(self._feeds, None)
+
+
+_COMPUTE_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
+
+
+def _output_head(model, depth: int = 12) -> list:
+    """Names of the nodes from each graph output back to its last Conv /
+    MatMul / Gemm (through reshapes, slices, bias adds, softmax), following
+    each node's first input that a node produces; none for an output without
+    such a node within `depth` nodes."""
+    producer = {name: node for node in model.graph.node for name in node.output}
+    head = []
+    for output in model.graph.output:
+        path, name = [], output.name
+        while name in producer and len(path) < depth:
+            node = producer[name]
+            path.append(node.name)
+            if node.op_type in _COMPUTE_OPS:
+                head += [n for n in path if n not in head]
+                break
+            name = next((i for i in node.input if i in producer), None)
+    return head
+
+
+def _interface(model) -> list:
+    """[(name, dims)] of the graph inputs and outputs, to check that
+    quantisation kept the interface."""
+    initializers = {t.name for t in model.graph.initializer}
+    values = [v for v in model.graph.input if v.name not in initializers] + list(model.graph.output)
+    return [(v.name, [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]) for v in values]
+
+
+def export_onnx_quantized(spec, path, mode: str = "int8", calibration=None, opset: int = DEFAULT_OPSET,
+                          float32_path=None, reduce_range: bool | None = None) -> pathlib.Path:
+    """Writes an int8 ONNX file of `spec` with ONNX Runtime's quantisation tool, atomically.
+
+    The float32 model (`export_onnx`, into a temporary folder, or
+    `float32_path`) goes through `quant_pre_process` (ONNX shape inference
+    and ONNX Runtime's basic graph optimisations; its symbolic shape
+    inference is skipped, as it needs sympy and the graph's shapes are
+    already inferred) and then:
+
+    - "int8": `quantize_static`, QDQ format: 8-bit activations (uint8 on
+      x86, int8 elsewhere) with ranges from MinMax calibration on
+      `export.quantization.calibration_inputs`, int8 per-channel weights
+      (calibration keeps each tensor's min and max per input, not the
+      activations, so memory stays small); ONNX Runtime fuses the QuantizeLinear /
+      DequantizeLinear pairs into integer kernels (QLinearConv,
+      QLinearMatMul, ...) when it loads the file. The output head (the
+      last Conv / MatMul of each output and what follows it) stays float:
+      quantised, it clips every output beyond the calibrated range (gast_27
+      on Human3.6M test subjects, calibrated on training subjects: largest
+      error 149 mm, 41 mm with a float head).
+    - "dynamic_int8": `quantize_dynamic`: int8 per-channel weights of
+      MatMul / Conv / Gemm, their activations quantised on every call.
+
+    Weights use 7 bits (`reduce_range`) where this CPU lacks VNNI
+    (`export.quantization.reduce_range_default`); pass `reduce_range` for a
+    file meant for another CPU. The input and output names, dims and float32
+    dtypes stay those of `export_onnx` (so `run_onnx` runs either file); the
+    metadata gains "quantization", "reduce_range" and "calibration".
+
+    Args:
+        spec: `export.common.ExportSpec`.
+        path: output file, e.g. "out/gast_243_sequence_int8.onnx" (parent
+            folders are created). A failed export leaves no file behind.
+        mode: "int8" (static) or "dynamic_int8".
+        calibration: "int8" only: None (seeded random inputs), a .npy / .npz
+            file, or arrays of clips; see `export.quantization.calibration_inputs`.
+        opset: ONNX opset of the float32 model (13 or more: per-channel
+            quantisation needs the `axis` of QuantizeLinear).
+        float32_path: an existing `export_onnx` file of `spec` to quantise
+            instead of exporting one.
+        reduce_range: 7-bit weights (None: this CPU's default).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ValueError: an unknown `mode`, calibration inputs with "dynamic_int8",
+            or calibration inputs of the wrong shape.
+        OnnxExportError: conversion, pre-processing or quantisation failed;
+            the message names the spec and the step.
+    """
+    import onnx
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from export import quantization
+
+    if mode not in QUANTIZE_MODES:
+        raise ValueError(f"{_describe(spec)}: mode: expected one of {list(QUANTIZE_MODES)}, found {mode!r}.")
+    if mode != "int8" and calibration is not None:
+        raise ValueError(f"{_describe(spec)}: calibration: mode {mode!r} uses no calibration inputs, "
+                         f"found {type(calibration).__name__}.")
+    path = pathlib.Path(path)
+    reduce_range = quantization.reduce_range_default() if reduce_range is None else bool(reduce_range)
+    # Shapes are checked (and a file read) before the slow conversion.
+    inputs = quantization.calibration_inputs(spec, calibration) if mode == "int8" else None
+    with tempfile.TemporaryDirectory(prefix="skeleton_zoo_quantize_") as folder:
+        folder = pathlib.Path(folder)
+        source = pathlib.Path(float32_path) if float32_path is not None else \
+            export_onnx(spec, folder / f"{spec.name}.onnx", opset=opset)
+        prepared, quantized = folder / "prepared.onnx", folder / "quantized.onnx"
+        try:
+            quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
+        except Exception as e:
+            raise OnnxExportError(f"{_describe(spec)}: ONNX Runtime's pre-processing of '{source}' for "
+                                  f"quantisation failed: {type(e).__name__}: {e}") from e
+        try:
+            if mode == "int8":
+                # x86 multiplies uint8 activations by int8 weights (vpmaddubsw,
+                # VNNI's vpdpbusd): U8S8 ran 2.5x faster than S8S8 on AVX2
+                # (gast_27 single frame). ARM's dot products take int8 x int8.
+                activations = QuantType.QUInt8 if quantization.is_x86() else QuantType.QInt8
+                quantize_static(str(prepared), str(quantized), _CalibrationReader(spec.input_name, inputs),
+                                quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
+                                activation_type=activations, weight_type=QuantType.QInt8,
+                                nodes_to_exclude=_output_head(onnx.load(str(prepared))))
+            else:
+                quantize_dynamic(str(prepared), str(quantized), per_channel=True, reduce_range=reduce_range,
+                                 weight_type=QuantType.QInt8)
+        except Exception as e:
+            raise OnnxExportError(f"{_describe(spec)}: ONNX Runtime {mode} quantisation failed: "
+                                  f"{type(e).__name__}: {e}") from e
+        model, original = onnx.load(str(quantized)), onnx.load(str(source), load_external_data=False)
+    if _interface(model) != _interface(original):
+        raise OnnxExportError(f"{_describe(spec)}: {mode} quantisation changed the interface from "
+                              f"{_interface(original)} to {_interface(model)}.")
+    metadata = {p.key: p.value for p in original.metadata_props}
+    metadata.update(quantization=mode, reduce_range=str(reduce_range).lower(),
+                    calibration=quantization.describe_calibration(calibration, inputs))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    model.graph.name, model.doc_string = original.graph.name, original.doc_string + f" Quantised: {mode}."
+    return _check_and_save(spec, model, path, mode)
 
 
 def load_session(path):

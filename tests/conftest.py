@@ -123,6 +123,20 @@ def gast_param_counts():
 
 
 @pytest.fixture(scope="session")
+def h36m_ntu_data_dir(tmp_path_factory):
+    """Human3.6M (gt) and NTU-60 X-Sub built from the builders' dummy data, prepared once."""
+    import tensorflow_datasets as tfds
+
+    import tfds_builders  # noqa: F401  (registers the builders)
+
+    folder = tmp_path_factory.mktemp("tfds")
+    for name, manual in (("human36m/gt", H36M_DUMMY), ("ntu_rgbd/xsub60", NTU_DUMMY)):
+        tfds.builder(name, data_dir=str(folder)).download_and_prepare(
+            download_config=tfds.download.DownloadConfig(manual_dir=manual))
+    return str(folder)
+
+
+@pytest.fixture(scope="session")
 def pyskl_data_dir(tmp_path_factory):
     """The `pyskl_skeleton` NTU-60 X-Sub dummy datasets (3D and HRNet), prepared once."""
     import tensorflow_datasets as tfds

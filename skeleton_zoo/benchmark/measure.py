@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
+import json
+import os
 import pathlib
+import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 from skeleton_zoo.benchmark.flops import FLOPS_FORWARD, FLOPS_TRAINING, count_flops
-from skeleton_zoo.benchmark.machine import configure_threads, gemm_ceiling, machine_info
+from skeleton_zoo.benchmark.machine import configure_device, configure_threads, gemm_ceiling, machine_info
 from skeleton_zoo.benchmark.report import (
     LATENCY_MEASUREMENTS,
     OFFICIAL_REFERENCE,
@@ -21,19 +25,26 @@ from skeleton_zoo.benchmark.report import (
     REFERENCE_THREADS,
     SCHEMA_VERSION,
     UNITS,
+    fastest_backends,
     jsonable,
     write_json,
 )
 from skeleton_zoo.utils.timing import time_calls
 
-__all__ = ["BACKENDS", "DEFAULT_MODELS", "QUICK_MODELS", "TRAINING_BACKENDS", "run_benchmark"]
+__all__ = ["BACKENDS", "DEFAULT_MODELS", "DEVICES", "QUICK_MODELS", "TRAINING_BACKENDS", "plan_backends",
+           "run_benchmark"]
 
-BACKENDS = ("keras", "xla", "onnxruntime", "tflite")
+BACKENDS = ("keras", "xla", "jax", "onnxruntime", "tflite")
+EXPORTED_BACKENDS = ("onnxruntime", "tflite")  # timed from the exported files
+DEVICES = ("cpu", "gpu")
 DEFAULT_MODELS = ("gast_27", "gast_81", "gast_243", "st_tr_spatial_joint", "st_tr_temporal_joint")
 # --quick without --models: one model per family and stream, so that exports
-# and XLA compilations (most of a run's time) fit in two minutes on 2 cores.
+# and XLA compilations (most of a run's time) fit in two minutes on 2 cores
+# (without the jax rows: their process adds about a minute per model).
 QUICK_MODELS = ("gast_27", "st_tr_spatial_joint", "st_tr_temporal_joint")
-TRAINING_BACKENDS = ("keras", "xla")
+TRAINING_BACKENDS = ("keras", "xla", "jax")
+# The jax rows' child process (`_jax_worker`): the Keras backend is fixed per process.
+JAX_WORKER = "skeleton_zoo.benchmark._jax_worker"
 
 # Sizes and repeats; explicit arguments override them.
 _DEFAULTS = {
@@ -44,6 +55,9 @@ _DEFAULTS = {
     True: {"frames": 243, "clip_frames": 64, "batch": 4, "warmup": 1, "repeats": 3,
            "latency_repeats": 20, "gemm_size": 2048, "gemm_repeats": 5},
 }
+# A 2048^2 matmul takes well under a millisecond on a data-centre GPU, less
+# than the call's own overhead: its ceiling is measured at 8192^2.
+_GPU_GEMM_SIZE = 8192
 
 
 @dataclasses.dataclass
@@ -56,10 +70,23 @@ class _Context:
     latency_repeats: int
     threads: dict
     reference_ok: dict  # measurement -> bool: sizes equal the official ones
+    device: str = "cpu"
+    onnx_providers: tuple = ("CPUExecutionProvider",)
+    jax_cpus: list | None = None  # CPU ids of the jax child (None: every CPU of this process)
 
     def save(self):
+        self.report["fastest"] = fastest_backends(self.report["results"])
         if self.out:
             write_json(self.report, self.out)
+
+    def device_scope(self):
+        """TensorFlow's device of the timed keras / xla calls and training steps:
+        GPU:0 for --device gpu; on the CPU TensorFlow's default (the GPUs are hidden)."""
+        if self.device != "gpu":
+            return contextlib.nullcontext()
+        import tensorflow as tf
+
+        return tf.device("/GPU:0")
 
     def error(self, model, backend, measurement, error):
         message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
@@ -128,13 +155,13 @@ def _flops_or_note(ctx, name, measurement, count):
         return None
 
 
-def _onnx_runner(path, threads):
+def _onnx_runner(path, threads, providers=("CPUExecutionProvider",)):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
     (inp,) = session.get_inputs()
     return lambda x: session.run(None, {inp.name: x})
 
@@ -145,21 +172,21 @@ def _export(ctx, backend, spec, folder):
         from export import onnx_export
 
         path = onnx_export.export_onnx(spec, pathlib.Path(folder) / f"{spec.name}.onnx")
-        return _onnx_runner(path, ctx.threads["onnxruntime"])
+        return _onnx_runner(path, ctx.threads["onnxruntime"], ctx.onnx_providers)
     from export import tflite_export
 
     path = tflite_export.export_tflite(spec, pathlib.Path(folder) / f"{spec.name}.tflite", quantize="none")
     return tflite_export.tflite_runner(path, ctx.threads["tflite"])
 
 
-def _inference(ctx, name, jobs, backends, folder):
-    """Times every backend on every job.
+def _inference(ctx, name, jobs, backends, folder, flops):
+    """Times every backend (keras, xla and the exported ones) on every job.
 
     Args:
         jobs: [(measurement, spec, x, work per call, outputs per call)]; the
             spec's input shape has the measured frames fixed.
+        flops: measurement -> FLOPs dict (or None), filled in as counted.
     """
-    flops = {}
     for backend in backends:
         runners = {}
         for measurement, spec, x, work, outputs in jobs:
@@ -180,7 +207,8 @@ def _inference(ctx, name, jobs, backends, folder):
                     continue
                 try:
                     repeats = ctx.latency_repeats if measurement in LATENCY_MEASUREMENTS else ctx.repeats
-                    times = time_calls(run, x, ctx.warmup, repeats)
+                    with ctx.device_scope():  # keras / xla trace their tf.function in the first call
+                        times = time_calls(run, x, ctx.warmup, repeats)
                 except Exception as error:  # noqa: BLE001
                     ctx.error(name, backend, measurement, error)
                     continue
@@ -191,8 +219,13 @@ def _inference(ctx, name, jobs, backends, folder):
         runners.clear()
 
 
-def _training(ctx, name, preset, backend, overrides, x):
-    """Times one training step of the preset's recipe on a fresh model; appends the result."""
+def _training_step(name, preset, backend, overrides, x):
+    """One training step of the preset's recipe on a fresh model, as a
+    `tf.function` (XLA-compiled for "xla") -> (step(inputs, labels), labels).
+
+    Args:
+        x: the input batch, e.g. (batch, clip_frames, V, M, C) float32.
+    """
     import tensorflow as tf
 
     from skeleton_zoo import registry
@@ -216,17 +249,134 @@ def _training(ctx, name, preset, backend, overrides, x):
         optimizer.apply(grads, model.trainable_variables)
         return loss
 
-    times = time_calls(lambda x: step(x, targets).numpy(), x, ctx.warmup, ctx.repeats)
-    flops = _flops_or_note(ctx, name, "training_throughput", lambda: dict(
-        count_flops(step.get_concrete_function(), freeze=False), method=FLOPS_TRAINING))
+    return step, targets
+
+
+def _training_flops(step) -> dict:
+    return dict(count_flops(step.get_concrete_function(), freeze=False), method=FLOPS_TRAINING)
+
+
+def _training(ctx, name, preset, backend, overrides, x, flops):
+    """Times one training step of the preset's recipe on a fresh model; appends the result.
+
+    Args:
+        flops: measurement -> FLOPs dict; keras and xla run the same step graph, counted once.
+    """
+    with ctx.device_scope():  # the fresh model's variables and the step
+        step, targets = _training_step(name, preset, backend, overrides, x)
+        times = time_calls(lambda x: step(x, targets).numpy(), x, ctx.warmup, ctx.repeats)
+    if "training_throughput" not in flops:
+        flops["training_throughput"] = _flops_or_note(ctx, name, "training_throughput", lambda: _training_flops(step))
     batch = x.shape[0]
-    _result(ctx, name, backend, "training_throughput", times, batch, x.shape, flops, batch)
+    _result(ctx, name, backend, "training_throughput", times, batch, x.shape, flops["training_throughput"], batch)
+
+
+def _jax_missing() -> str | None:
+    """Why the jax rows cannot run here, or None."""
+    if importlib.util.find_spec("jax") is None:
+        return "jax is not installed (pip install jax; for --device gpu: jax[cuda12])"
+    return None
+
+
+def _jax_env(device: str) -> dict:
+    env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cuda" if device == "gpu" else "cpu")
+    if device == "gpu":
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"  # TensorFlow's process holds GPU memory too
+    return env
+
+
+def _run_jax_worker(job: dict, folder, device: str) -> dict:
+    """Runs `_jax_worker` on `job` in a child process -> its output dict.
+
+    Raises:
+        RuntimeError: the child wrote no output; the message has its exit
+            status and the last line of its stderr (e.g. the exception).
+    """
+    folder = pathlib.Path(folder)
+    job_path, out_path = folder / "jax_job.json", folder / "jax_out.json"
+    out_path.unlink(missing_ok=True)
+    job_path.write_text(json.dumps(job))
+    result = subprocess.run([sys.executable, "-m", JAX_WORKER, str(job_path), str(out_path)], env=_jax_env(device),
+                            capture_output=True, text=True)
+    if out_path.exists():
+        return json.loads(out_path.read_text())
+    lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+    raise RuntimeError(f"the KERAS_BACKEND=jax child process exited with status {result.returncode}"
+                       + (f": {lines[-1]}" if lines else " and no output"))
+
+
+def _jax_job(ctx, name, measurements, sizes, overrides, inputs_path) -> dict:
+    """The `_jax_worker` job of one model (see its docstring)."""
+    try:
+        json.dumps(overrides)
+    except TypeError:
+        raise ValueError(f"--option: the jax rows need JSON values (they go to the KERAS_BACKEND=jax process); "
+                         f"found {overrides!r}") from None
+    inference = [m for m in measurements if m != "training_throughput"]
+    return {"model": name, "overrides": overrides, "sizes": sizes, "measurements": inference,
+            "train": "training_throughput" in measurements, "warmup": ctx.warmup, "repeats": ctx.repeats,
+            "latency_repeats": ctx.latency_repeats, "cpus": ctx.jax_cpus, "inputs": str(inputs_path)}
+
+
+def _jax(ctx, name, preset, jobs, sizes, overrides, folder, flops):
+    """The jax rows of one model: every measurement in one KERAS_BACKEND=jax
+    child process (`_jax_worker`) on the same input arrays as the TF rows,
+    with the TF FLOP counts (the same network).
+
+    Args:
+        jobs: the task's benchmark jobs (see `_inference`).
+        flops: measurement -> FLOPs dict of the TF rows, completed here.
+    """
+    measurements = _measurements(preset, "jax")
+    inputs = {measurement: x for measurement, _, x, _, _ in jobs}
+    if "training_throughput" in measurements:
+        inputs["training_throughput"] = jobs[0][2]  # as `_training`
+    ctx.progress.set_description(f"{name} jax: KERAS_BACKEND=jax process")
+    try:
+        missing = _jax_missing()
+        if missing:
+            raise RuntimeError(missing)
+        inputs_path = pathlib.Path(folder) / "jax_inputs.npz"
+        np.savez(inputs_path, **inputs)
+        out = _run_jax_worker(_jax_job(ctx, name, measurements, sizes, overrides, inputs_path), folder, ctx.device)
+    except Exception as error:  # noqa: BLE001 (recorded for every jax measurement, the run goes on)
+        for measurement in measurements:
+            with ctx.step(f"{name} jax: {measurement}"):
+                ctx.error(name, "jax", measurement, error)
+        return
+    if out.get("cpus") and out["cpus"] != ctx.threads.get("jax"):
+        ctx.report["notes"].append(f"jax: the child process ran on {out['cpus']} CPUs, not the "
+                                   f"{ctx.threads.get('jax')} planned.")
+        ctx.threads["jax"] = out["cpus"]
+    rows = {r["measurement"]: r for r in out["results"]}
+    failures = {e["measurement"]: e["error"] for e in out["errors"]}
+    work = {measurement: (w, o) for measurement, _, _, w, o in jobs}
+    for measurement in measurements:
+        with ctx.step(f"{name} jax: {measurement}"):
+            row, x = rows.get(measurement), inputs[measurement]
+            if row is None:
+                ctx.error(name, "jax", measurement, failures.get(measurement, "no result from the jax process"))
+                continue
+            if tuple(row["input_shape"]) != x.shape:
+                ctx.error(name, "jax", measurement, f"the jax process timed input {row['input_shape']}, expected "
+                                                    f"the TF rows' {list(x.shape)}")
+                continue
+            if measurement not in flops:
+                if measurement == "training_throughput":
+                    count = lambda: _training_flops(_training_step(name, preset, "keras", overrides, x)[0])  # noqa: E731
+                else:
+                    spec = next(s for m, s, *_ in jobs if m == measurement)
+                    count = lambda: _forward_flops(spec.model, x.shape)  # noqa: E731
+                flops[measurement] = _flops_or_note(ctx, name, measurement, count)
+            batch = x.shape[0]
+            work_done, outputs = (batch, batch) if measurement == "training_throughput" else work[measurement]
+            _result(ctx, name, "jax", measurement, row["times_s"], work_done, x.shape, flops[measurement], outputs)
 
 
 def _measurements(preset, backend) -> list[str]:
     """What is measured for a preset on a backend: its task's inference
-    measurements, plus a training step on keras / xla for single models of
-    tasks that train in the benchmark (ensembles train per stream)."""
+    measurements, plus a training step on keras / xla / jax for single models
+    of tasks that train in the benchmark (ensembles train per stream)."""
     from skeleton_zoo.tasks import get_task
 
     task = get_task(preset.task)
@@ -241,7 +391,7 @@ def _planned_steps(preset, backends) -> int:
     from skeleton_zoo.tasks import get_task
 
     inference = len(get_task(preset.task).benchmark_measurements_for(preset))
-    return sum(len(_measurements(preset, b)) + (inference if b not in ("keras", "xla") else 0) for b in backends)
+    return sum(len(_measurements(preset, b)) + (inference if b in EXPORTED_BACKENDS else 0) for b in backends)
 
 
 def _build_specs_or_record(ctx, name, preset, backends, **kwargs):
@@ -270,18 +420,21 @@ def _benchmark_model(ctx, name, preset, backends, sizes, overrides):
         if specs is None:
             return
         jobs = task.benchmark_jobs(specs, sizes, rng)
-        _inference(ctx, name, jobs, backends, folder)
+        flops = {}
+        _inference(ctx, name, jobs, [b for b in backends if b != "jax"], folder, flops)
         if preset.streams and task.benchmark_trains and any(b in TRAINING_BACKENDS for b in backends):
             ctx.report["notes"].append(f"{name}: no training_throughput: ensemble presets are trained per "
                                        f"stream ({', '.join(preset.streams.values())}).")
         for backend in backends:
-            if "training_throughput" not in _measurements(preset, backend):
-                continue  # exported files are inference only
+            if backend == "jax" or "training_throughput" not in _measurements(preset, backend):
+                continue  # exported files are inference only; jax runs in its own process below
             with ctx.step(f"{name} {backend}: training_throughput"):
                 try:
-                    _training(ctx, name, preset, backend, overrides, jobs[0][2])
+                    _training(ctx, name, preset, backend, overrides, jobs[0][2], flops)
                 except Exception as error:  # noqa: BLE001
                     ctx.error(name, backend, "training_throughput", error)
+        if "jax" in backends:
+            _jax(ctx, name, preset, jobs, sizes, overrides, folder, flops)
 
 
 def _check_positive(label, value, minimum=1):
@@ -290,7 +443,7 @@ def _check_positive(label, value, minimum=1):
         raise ValueError(f"{label}: expected an integer >= {minimum}, found {value!r}.")
 
 
-def _validate(models, backends):
+def _validate(models, backends, device):
     from skeleton_zoo.registry import get_preset
 
     if isinstance(models, str):
@@ -303,6 +456,8 @@ def _validate(models, backends):
         found = ", ".join(f"'{b}'" for b in unknown) if unknown else "none"
         raise ValueError(f"--backends: unknown backend(s) {found}; expected a comma-separated subset of "
                          f"{', '.join(BACKENDS)}.")
+    if device not in DEVICES:
+        raise ValueError(f"--device: expected one of {', '.join(DEVICES)}, found {device!r}.")
     if not models:
         raise ValueError("--models: no model given.")
     presets = {}
@@ -314,16 +469,70 @@ def _validate(models, backends):
     return list(dict.fromkeys(models)), list(dict.fromkeys(backends)), presets
 
 
+def _onnx_providers() -> list[str]:
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return []
+    return list(ort.get_available_providers())
+
+
+def _jax_gpu_devices() -> tuple[list | None, str]:
+    """The GPUs JAX sees in a KERAS_BACKEND=jax child -> (devices or None, why not)."""
+    missing = _jax_missing()
+    if missing:
+        return None, missing
+    with tempfile.TemporaryDirectory(prefix="skeleton_zoo_bench_") as folder:
+        try:
+            out = _run_jax_worker({"probe": True}, folder, "gpu")
+        except RuntimeError as error:
+            return None, str(error)
+    if out["backend"] != "gpu":
+        return None, f"JAX's default backend is '{out['backend']}' (devices {out['devices']})"
+    return out["devices"], ""
+
+
+def plan_backends(device: str, backends, onnx_providers, jax_gpu: str | None = None) -> tuple[list, list]:
+    """The backends that run on `device` -> (backends, notes on those left out).
+
+    On the CPU every backend runs. On a GPU: keras and xla (TensorFlow's
+    GPU:0); jax when its child process sees a GPU; onnxruntime only with its
+    CUDAExecutionProvider; tflite never (LiteRT has no CUDA execution).
+
+    Args:
+        device: "cpu" or "gpu".
+        backends: the requested subset of `BACKENDS`.
+        onnx_providers: `onnxruntime.get_available_providers()`.
+        jax_gpu: gpu only: None when JAX sees a GPU, else why it does not.
+    """
+    if device == "cpu":
+        return list(backends), []
+    kept, notes = [], []
+    for backend in backends:
+        if backend == "jax" and jax_gpu is not None:
+            notes.append(f"--device gpu: no jax rows: JAX sees no GPU ({jax_gpu}).")
+        elif backend == "onnxruntime" and "CUDAExecutionProvider" not in onnx_providers:
+            notes.append(f"--device gpu: no onnxruntime rows: its CUDAExecutionProvider is not available "
+                         f"(providers {list(onnx_providers)}; pip install onnxruntime-gpu).")
+        elif backend == "tflite":
+            notes.append("--device gpu: no tflite rows: LiteRT runs on the CPU (its GPU delegates are for "
+                         "mobile GPUs, not CUDA).")
+        else:
+            kept.append(backend)
+    return kept, notes
+
+
 def run_benchmark(models=None, backends=BACKENDS, quick: bool = False, out=None, threads: int = 0,
                   repeats: int | None = None, frames: int | None = None, clip_frames: int | None = None,
                   batch: int | None = None, overrides: dict | None = None, progress: bool = True,
-                  warmup: int | None = None) -> dict:
-    """Measures `models` x `backends` on the CPU; returns the JSON report.
+                  warmup: int | None = None, device: str = "cpu") -> dict:
+    """Measures `models` x `backends` on the CPU (or a GPU); returns the JSON report.
 
     Args:
         models: preset names (or a comma-separated string) of any task.
             Default `DEFAULT_MODELS` (quick: `QUICK_MODELS`).
-        backends: subset of `BACKENDS` ("keras", "xla", "onnxruntime", "tflite").
+        backends: subset of `BACKENDS` ("keras", "xla", "jax", "onnxruntime",
+            "tflite"); jax runs in a KERAS_BACKEND=jax child process.
         quick: smaller sizes and fewer repeats (see `_DEFAULTS`); explicit
             arguments override them.
         out: JSON file, rewritten atomically after every measurement (None: not written).
@@ -339,18 +548,24 @@ def run_benchmark(models=None, backends=BACKENDS, quick: bool = False, out=None,
             (e.g. {"channels": 16}), applied to every model.
         progress: show a progress bar on stderr.
         warmup: untimed calls before each measurement (>= 1). Default 2 (quick 1).
+        device: "cpu" (GPUs hidden from TensorFlow) or "gpu": TensorFlow's
+            first GPU, JAX's when it sees one, onnxruntime with CUDA when
+            available, no tflite (see `plan_backends`); the GEMM ceiling is
+            the GPU's and there is no theoretical peak.
 
     Returns:
         The report: {"schema_version", "machine", "settings", "results",
-        "errors", "notes"}, as described by
+        "errors", "notes", "fastest"}, as described by
         `skeleton_zoo/data/benchmark.schema.json`. Times in seconds
         (`median_s`, `times_s`) and milliseconds (`p50_ms`, `p90_ms`).
 
     Raises:
-        ValueError: an unknown model or backend, or a bad size; the message
-            names the command-line flag.
+        ValueError: an unknown model, backend or device, or a bad size; the
+            message names the command-line flag.
+        RuntimeError: `device` "gpu" and TensorFlow sees no GPU. Raised
+            before anything is measured or written.
     """
-    models, backends, presets = _validate(models or (QUICK_MODELS if quick else DEFAULT_MODELS), backends)
+    models, backends, presets = _validate(models or (QUICK_MODELS if quick else DEFAULT_MODELS), backends, device)
     for label, value in (("--repeats", repeats), ("--frames", frames), ("--clip_frames", clip_frames),
                          ("--batch", batch), ("--warmup", warmup)):
         _check_positive(label, value)
@@ -363,11 +578,25 @@ def run_benchmark(models=None, backends=BACKENDS, quick: bool = False, out=None,
     latency_repeats = repeats or defaults["latency_repeats"]
     repeats = repeats or defaults["repeats"]
 
-    thread_counts, notes = configure_threads(threads)
-    if thread_counts["tf_intra"] != REFERENCE_THREADS:
+    # Before any TF op: hide the GPUs (cpu) or let TF's memory grow (gpu); no GPU for gpu raises here.
+    gpus, notes = configure_device(device)
+    providers = _onnx_providers() if device == "gpu" else []
+    jax_gpu = None
+    if device == "gpu" and "jax" in backends:
+        jax_gpu = _jax_gpu_devices()[1] or None
+    backends, skipped = plan_backends(device, backends, providers, jax_gpu)
+    if not backends:
+        raise ValueError(f"--backends: none of the requested backends runs on --device gpu ({' '.join(skipped)})")
+    notes += skipped
+    thread_counts, thread_notes = configure_threads(threads)
+    notes += thread_notes
+    if {"xla", "jax"} & set(backends) and os.environ.get("XLA_FLAGS"):
+        notes.append(f"XLA_FLAGS={os.environ['XLA_FLAGS']!r} was set (for the jax process and TF's XLA).")
+    if device == "cpu" and thread_counts["tf_intra"] != REFERENCE_THREADS:
         notes.append(f"The official PyTorch references were measured on {REFERENCE_THREADS} cores; this run "
                      f"used {thread_counts['tf_intra']} threads.")
-    reference = not quick and not overrides
+    # The official figures are CPU figures: compared only on the CPU at their sizes.
+    reference = not quick and not overrides and device == "cpu"
     reference_ok = {
         "sequence_throughput": reference and sizes["frames"] == REFERENCE_SIZES["frames"],
         "single_frame_latency": reference,
@@ -375,27 +604,36 @@ def run_benchmark(models=None, backends=BACKENDS, quick: bool = False, out=None,
         and sizes["batch"] == REFERENCE_SIZES["batch"],
     }
     reference_ok["training_throughput"] = reference_ok["inference_throughput"]
+    machine = machine_info(None, gpus)
+    gemm_size = _GPU_GEMM_SIZE if device == "gpu" else defaults["gemm_size"]
     report = {
         "schema_version": SCHEMA_VERSION,
-        "machine": machine_info(None),
-        "settings": {"models": models, "backends": backends, "quick": bool(quick), "threads": thread_counts,
-                     "repeats": repeats, "latency_repeats": latency_repeats, "warmup": warmup,
-                     "frames": sizes["frames"], "clip_frames": sizes["clip_frames"], "batch": sizes["batch"],
-                     "options": {k: jsonable(v) for k, v in overrides.items()},
-                     "gemm_size": defaults["gemm_size"]},
+        "machine": machine,
+        "settings": {"models": models, "backends": backends, "device": device, "quick": bool(quick),
+                     "threads": thread_counts, "repeats": repeats, "latency_repeats": latency_repeats,
+                     "warmup": warmup, "frames": sizes["frames"], "clip_frames": sizes["clip_frames"],
+                     "batch": sizes["batch"], "options": {k: jsonable(v) for k, v in overrides.items()},
+                     "gemm_size": gemm_size},
         "results": [],
         "errors": [],
         "notes": notes,
+        "fastest": [],
     }
     from tqdm import tqdm
 
+    # The jax child runs on the first `threads` CPUs of this process (XLA sizes its pool by them).
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    jax_cpus = cpus[:thread_counts["jax"]] if cpus and thread_counts["jax"] < len(cpus) else None
     total = 1 + sum(_planned_steps(p, backends) for p in presets.values())
     bar = tqdm(total=total, file=sys.stderr, disable=not progress, dynamic_ncols=True, leave=False)
-    ctx = _Context(report, out, bar, warmup, repeats, latency_repeats, thread_counts, reference_ok)
+    ctx = _Context(report, out, bar, warmup, repeats, latency_repeats, thread_counts, reference_ok, device,
+                   ("CUDAExecutionProvider", "CPUExecutionProvider") if device == "gpu" else ("CPUExecutionProvider",),
+                   jax_cpus)
     try:
-        with ctx.step(f"GEMM ceiling ({defaults['gemm_size']}^2 matmul)"):
+        with ctx.step(f"GEMM ceiling ({gemm_size}^2 matmul)"):
             try:
-                report["machine"]["gemm"] = gemm_ceiling(defaults["gemm_size"], defaults["gemm_repeats"], warmup)
+                report["machine"]["gemm"] = gemm_ceiling(gemm_size, defaults["gemm_repeats"], warmup,
+                                                         device="/GPU:0" if device == "gpu" else None)
             except Exception as error:  # noqa: BLE001
                 ctx.error("-", "keras", "gemm", error)
         ctx.save()

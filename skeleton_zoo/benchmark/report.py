@@ -1,6 +1,7 @@
 """The benchmark report: its JSON (schema `skeleton_zoo/data/benchmark.schema.json`,
-written atomically), the official PyTorch reference figures, and the
-markdown table with the machine, threads and notes."""
+written atomically), the official PyTorch reference figures, the fastest
+inference backend of every model, and the markdown table with the machine,
+threads and notes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import json
 from skeleton_zoo.utils.files import atomic_write
 
 __all__ = ["SCHEMA_VERSION", "OFFICIAL_REFERENCE", "REFERENCE_SIZES", "REFERENCE_THREADS", "UNITS",
-           "LATENCY_MEASUREMENTS", "TABLE_HEADER", "write_json", "jsonable", "format_table"]
+           "LATENCY_MEASUREMENTS", "TABLE_HEADER", "write_json", "jsonable", "fastest_backends", "format_table"]
 
-SCHEMA_VERSION = 1
+# 2: jax rows, settings.device and threads.jax, machine.gpus, gemm.device, fastest.
+SCHEMA_VERSION = 2
 
 # The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`:
 # measurement -> preset -> value in the measurement's unit.
@@ -61,6 +63,29 @@ def jsonable(value):
         return repr(value)
 
 
+def fastest_backends(results: list) -> list[dict]:
+    """The fastest backend of every model's inference measurement: the
+    highest throughput, or the lowest latency.
+
+    Args:
+        results: the report's result rows.
+
+    Returns:
+        [{"model", "measurement", "backend", "value", "unit"}], in the order
+        the measurements first appear.
+    """
+    best = {}
+    for r in results:
+        if r["measurement"] == "training_throughput":
+            continue
+        key = r["model"], r["measurement"]
+        lower = r["measurement"] in LATENCY_MEASUREMENTS
+        if key not in best or (r["value"] < best[key]["value"] if lower else r["value"] > best[key]["value"]):
+            best[key] = {"model": r["model"], "measurement": r["measurement"], "backend": r["backend"],
+                         "value": r["value"], "unit": r["unit"]}
+    return list(best.values())
+
+
 def _num(value) -> str:
     if value is None:
         return "-"
@@ -106,13 +131,31 @@ def format_table(report: dict) -> str:
     gemm = machine.get("gemm")
     gemm_text = (f"{gemm['gflops_per_s']:.1f} GFLOP/s (float32 {gemm['size']}x{gemm['size']} tf.matmul)"
                  if gemm else "not measured")
-    lines.append(f"Machine: {cpu['model']} ({cpu['vendor']}, family {cpu['family']}), {cpu['cores']} cores, "
-                 f"{simd}{', FMA' if cpu['fma'] else ''}; peak {machine['peak_formula']} "
-                 f"(clock: {cpu['clock_source']}); GEMM ceiling {gemm_text}.")
+    gpus = machine.get("gpus")
+    if gpus:
+        gemm_text += f" on {gemm['device']}" if gemm else ""
+        gpu_text = "; ".join(f"{g['device']} {g['name']}"
+                             + (f", {g['memory_total_mib'] / 1024:.0f} GiB" if g.get("memory_total_mib") else "")
+                             + (f", compute capability {g['compute_capability']}" if g.get("compute_capability")
+                                else "") for g in gpus)
+        lines.append(f"GPUs: {gpu_text}; keras / xla / jax run on GPU:0; GEMM ceiling {gemm_text}.")
+        lines.append(f"Machine (host): {cpu['model']} ({cpu['vendor']}, family {cpu['family']}), {cpu['cores']} "
+                     f"cores; no peak for the GPU run.")
+    else:
+        lines.append(f"Machine: {cpu['model']} ({cpu['vendor']}, family {cpu['family']}), {cpu['cores']} cores, "
+                     f"{simd}{', FMA' if cpu['fma'] else ''}; peak {machine['peak_formula']} "
+                     f"(clock: {cpu['clock_source']}); GEMM ceiling {gemm_text}.")
     t = settings["threads"]
-    lines.append(f"Threads: TensorFlow intra-op {t['tf_intra']}, inter-op {t['tf_inter']}; onnxruntime "
-                 f"intra-op {t['onnxruntime']}, inter-op 1; LiteRT {t['tflite']}.")
-    lines.append(f"Settings: {'quick, ' if settings['quick'] else ''}frames {settings['frames']}, clip_frames "
+    lines.append(f"Threads: TensorFlow intra-op {t['tf_intra']}, inter-op {t['tf_inter']}; "
+                 + (f"JAX (XLA) {t['jax']} CPUs; " if "jax" in t else "")
+                 + f"onnxruntime intra-op {t['onnxruntime']}, inter-op 1; LiteRT {t['tflite']}.")
+    fastest = fastest_backends(report["results"])
+    if fastest:
+        lines.append("Fastest inference backend: " + "; ".join(
+            f"{f['model']} {f['measurement']} {f['backend']} ({_num(f['value'])} {f['unit']})" for f in fastest)
+            + ".")
+    lines.append(f"Settings: {'device gpu, ' if settings.get('device') == 'gpu' else ''}"
+                 f"{'quick, ' if settings['quick'] else ''}frames {settings['frames']}, clip_frames "
                  f"{settings['clip_frames']}, batch {settings['batch']}, warm-up {settings['warmup']}, repeats "
                  f"{settings['repeats']} (latency {settings['latency_repeats']})"
                  + (f", options {settings['options']}" if settings["options"] else "") + ".")
@@ -121,7 +164,7 @@ def format_table(report: dict) -> str:
                      f"{REFERENCE_SIZES['clip_frames']}-frame clips, batch {REFERENCE_SIZES['batch']}), without "
                      f"--quick or --option.")
     over = [r for r in report["results"] if (r.get("fraction_of_peak") or 0) > 1]
-    if over:
+    if over and machine.get("peak_gflops_per_s"):
         note = (f"the GEMM ceiling is {100 * gemm['gflops_per_s'] / machine['peak_gflops_per_s']:.0f}% of it"
                 if gemm and machine.get("peak_gflops_per_s") else "")
         lines.append(f"Note: % of peak exceeds 100% in {len(over)} row(s): the peak uses the clock "

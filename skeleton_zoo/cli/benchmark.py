@@ -1,9 +1,10 @@
-"""CPU inference and training speed, against the hardware peak and the
-official PyTorch figures (`skeleton_zoo.benchmark`):
+"""CPU (or GPU) inference and training speed, against the hardware peak and
+the official PyTorch figures (`skeleton_zoo.benchmark`):
 
     python -m skeleton_zoo benchmark                           # every default model and backend
     python -m skeleton_zoo benchmark --quick --out quick.json  # smaller sizes, fewer repeats
     python -m skeleton_zoo benchmark --models gast_9 --backends keras,onnxruntime --option channels=16
+    python -m skeleton_zoo benchmark --device gpu              # on TensorFlow's first GPU
 
 Prints a markdown table and writes the JSON report (rewritten after every
 measurement). A failing backend is recorded and the run goes on; the exit
@@ -16,19 +17,23 @@ import sys
 
 from absl import flags
 
-from skeleton_zoo.benchmark.measure import BACKENDS, DEFAULT_MODELS, QUICK_MODELS
+from skeleton_zoo.benchmark.measure import BACKENDS, DEFAULT_MODELS, DEVICES, QUICK_MODELS
 from skeleton_zoo.cli.common import FLAGS, check_output_files, define_option_flag, define_overwrite_flag, start
 
 
 def define_flags() -> None:
     flags.DEFINE_list("models", None, "Presets (python -m skeleton_zoo list), of any task. Default: "
                                       f"{','.join(DEFAULT_MODELS)} (quick: {','.join(QUICK_MODELS)}).")
-    flags.DEFINE_list("backends", list(BACKENDS), f"Subset of {', '.join(BACKENDS)}.")
+    flags.DEFINE_list("backends", list(BACKENDS), f"Subset of {', '.join(BACKENDS)} (jax: in a KERAS_BACKEND=jax "
+                                                  "child process).")
+    flags.DEFINE_enum("device", "cpu", list(DEVICES), "cpu: GPUs hidden from TensorFlow. gpu: keras / xla / jax on "
+                                                      "the first GPU (onnxruntime with CUDA only, no tflite); an "
+                                                      "error when TensorFlow sees no GPU.")
     flags.DEFINE_bool("quick", False, "Smaller sizes and fewer repeats (243 output frames, 64-frame clips, "
                                       "3 repeats, 20 latency repeats, 1 warm-up).")
     flags.DEFINE_string("out", "bench.json", "JSON report, rewritten after every measurement.")
-    flags.DEFINE_integer("threads", 0, "CPU threads of TensorFlow (intra-op), ONNX Runtime and LiteRT; "
-                                       "0: every CPU of the process.")
+    flags.DEFINE_integer("threads", 0, "CPU threads of TensorFlow (intra-op), ONNX Runtime and LiteRT, CPUs of "
+                                       "the jax process; 0: every CPU of the process.")
     flags.DEFINE_integer("repeats", None, "Timed calls per measurement. Default: 10, latency 50 "
                                           "(quick: 3 / 20).")
     flags.DEFINE_integer("warmup", None, "Untimed calls before each measurement. Default 2 (quick 1).")
@@ -48,7 +53,7 @@ def main(argv) -> int:
     report = run_benchmark(FLAGS.models, FLAGS.backends, quick=FLAGS.quick, out=FLAGS.out or None,
                            threads=FLAGS.threads, repeats=FLAGS.repeats, frames=FLAGS.frames,
                            clip_frames=FLAGS.clip_frames, batch=FLAGS.batch, overrides=overrides,
-                           warmup=FLAGS.warmup)
+                           warmup=FLAGS.warmup, device=FLAGS.device)
     print(format_table(report))
     if FLAGS.out:
         print(f"\nReport written to {FLAGS.out}")

@@ -4,6 +4,8 @@
         --manual_dir ~/data/h36m --out runs/gast_243
     python -m skeleton_zoo train --model st_tr_spatial_joint --dataset ntu_rgbd/xsub60 \\
         --manual_dir ~/data/ntu --out runs/s_tr_xsub60
+    python -m skeleton_zoo train --model st_tr_spatial_joint --dataset ntu_rgbd/xsub60 \\
+        --precision mixed_float16 --out runs/s_tr_fp16          # GPUs; mixed_bfloat16 for TPUs / AMX
 
 Flags left unset take the family's recipe (`python -m skeleton_zoo list` names
 the presets; `skeleton_zoo.registry.Recipe`). Re-running a command resumes
@@ -18,6 +20,7 @@ import os
 from absl import flags
 
 from skeleton_zoo.cli.common import FLAGS, define_dataset_flags, define_model_flags, start
+from skeleton_zoo.training.precision import PRECISIONS
 
 
 def define_flags() -> None:
@@ -31,6 +34,9 @@ def define_flags() -> None:
     flags.DEFINE_enum("strategy", "auto", ["auto", "default", "mirrored", "multi_worker"],
                       "auto: MirroredStrategy over all GPUs when more than one is visible; multi_worker: "
                       "MultiWorkerMirroredStrategy from TF_CONFIG.")
+    flags.DEFINE_enum("precision", "float32", list(PRECISIONS),
+                      "float32, or mixed precision: bfloat16 compute (CPUs with AVX512-BF16 / AMX, TPUs, recent GPUs) "
+                      "or float16 compute with loss scaling (GPUs); variables, BatchNorm and the loss stay float32.")
     flags.DEFINE_integer("seed", 0, "Random seed (weights, shuffling, random clips).")
     flags.DEFINE_float("lr_decay", None, "Exponential schedules: learning-rate factor per epoch. Default: the "
                                          "recipe's (GAST-Net 0.95; HumanEva-I: 0.98).")
@@ -53,7 +59,7 @@ def main(argv) -> int:
         batch_size=FLAGS.batch_size, learning_rate=FLAGS.learning_rate, strategy=FLAGS.strategy,
         seed=FLAGS.seed, downsample=FLAGS.downsample, lr_decay=FLAGS.lr_decay, flip=FLAGS.flip,
         actions=tuple(FLAGS.actions) if FLAGS.actions else None,
-        options=options, weights=FLAGS.weights,
+        options=options, weights=FLAGS.weights, precision=FLAGS.precision,
         steps_per_epoch=FLAGS.steps_per_epoch, evaluate=FLAGS.evaluate, overwrite=FLAGS.overwrite)
     result = trainer.train(config, strategy=strategy)
     if result["status"] == "complete":

@@ -48,7 +48,9 @@ class ShapeCheckedModel(keras.Model):
     a `get_config` of constructor arguments.
 
     The check runs in `__call__` (before Keras' own input checks) and in
-    `call` (which the JAX backend's `predict` / `fit` steps call directly)."""
+    `call` (which the JAX backend's `predict` / `fit` steps call directly).
+    A model built with a mixed policy (`dtype="mixed_bfloat16"` /
+    `"mixed_float16"`) returns float32 outputs."""
 
     def check_input_shape(self, shape) -> None:
         raise NotImplementedError
@@ -70,7 +72,15 @@ class ShapeCheckedModel(keras.Model):
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         self._check(inputs)
-        return super().call(inputs, training=training, mask=mask, **kwargs)
+        outputs = super().call(inputs, training=training, mask=mask, **kwargs)
+        if str(getattr(self, "_dtype_config", "")).startswith("mixed_"):
+            # Mixed precision computes in float16 / bfloat16 but answers in
+            # float32 (Keras' advice for the last layer): losses, metrics
+            # (top-k) and callers get the variables' precision.
+            outputs = keras.tree.map_structure(
+                lambda t: ops.cast(t, "float32") if keras.backend.standardize_dtype(t.dtype) in ("float16", "bfloat16")
+                else t, outputs)
+        return outputs
 
     def predict(self, x, *args, **kwargs):
         if hasattr(x, "shape"):  # arrays (a dataset or generator is checked batch by batch)

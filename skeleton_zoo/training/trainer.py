@@ -35,7 +35,7 @@ import keras
 import tensorflow as tf
 
 from skeleton_zoo import registry
-from skeleton_zoo.training import distribute, recipes, run_directory
+from skeleton_zoo.training import distribute, precision, recipes, run_directory
 from skeleton_zoo.training.callbacks import BatchNormMomentumDecay, RunHistory, StopOnNaN
 from skeleton_zoo.utils.files import make_folder, write_text
 
@@ -58,6 +58,8 @@ class TrainConfig:
             keep, e.g. ("Walk", "Jog", "Box") for HumanEva-I).
         options: preset overrides (e.g. {"channels": 16}).
         weights: initial weights (official checkpoint or Keras file), to fine-tune.
+        precision: "float32", "mixed_bfloat16" or "mixed_float16"
+            (`skeleton_zoo.training.precision`).
         steps_per_epoch: cap on training steps per epoch (None: the whole split).
         evaluate: run the final evaluation and write metrics.json.
         overwrite: remove an existing run in `out` and train again.
@@ -81,6 +83,7 @@ class TrainConfig:
     actions: tuple | None = None
     options: dict = dataclasses.field(default_factory=dict)
     weights: str | None = None
+    precision: str = "float32"
     steps_per_epoch: int | None = None
     evaluate: bool = True
     overwrite: bool = False
@@ -138,6 +141,8 @@ def train(config: TrainConfig, strategy=None) -> dict:
     from skeleton_zoo.tasks import get_task
 
     _check_config(config)
+    # A mixed run is built with the policy as a preset option, so its folder records it.
+    config.options = precision.model_options(config.options, config.precision)
     preset = _trainable_preset(config.model)
     task = get_task(preset.task)
     recipe = task.recipe(preset)
@@ -200,7 +205,8 @@ def _train(config, strategy, preset, task, recipe, epochs, batch_size, learning_
 
     with strategy.scope():
         schedule = recipes.make_schedule(recipe, learning_rate, steps, epochs, lr_decay=config.lr_decay)
-        task.compile(model, recipes.make_optimizer(recipe, schedule), recipe)
+        optimizer = precision.wrap_optimizer(recipes.make_optimizer(recipe, schedule), config.precision)
+        task.compile(model, optimizer, recipe)
         # Eagerly: created inside the traced first step, each slot variable costs a graph lift (seconds in all).
         model.optimizer.build(model.trainable_variables)
     if chief:

@@ -1,6 +1,9 @@
 """`python -m skeleton_zoo benchmark`: the JSON report against its schema, the
 FLOP counts (profiler Einsum statistic, analytic GAST-Net count), flag
-errors and a failing backend. Tiny models only; no timing assertions."""
+errors, a failing backend, the jax rows (a KERAS_BACKEND=jax child process)
+and a failing jax child, and `--device gpu` (no GPU here: its clean error,
+and its backend selection with the GPU simulated). Tiny models only; no
+timing assertions."""
 
 import json
 import math
@@ -16,6 +19,7 @@ import tensorflow as tf
 
 import skeleton_zoo
 from skeleton_zoo import benchmark
+from skeleton_zoo.benchmark import measure
 from skeleton_zoo.models.gast.flops import analytic_gast_flops
 
 SCHEMA = json.loads((pathlib.Path(skeleton_zoo.__file__).parent / "data" / "benchmark.schema.json").read_text())
@@ -42,13 +46,13 @@ def _check_report(report, expected):
                                      else report["settings"]["repeats"])
         assert r["median_s"] == pytest.approx(np.median(r["times_s"]), rel=1e-9)
         assert r["gflops_per_s"] == pytest.approx(r["flops"] / r["median_s"] / 1e9, rel=1e-6)
-        assert r["fraction_of_peak"] == pytest.approx(r["gflops_per_s"] / report["machine"]["peak_gflops_per_s"],
-                                                      rel=1e-6)
+        peak = report["machine"]["peak_gflops_per_s"]
+        assert r["fraction_of_peak"] == (pytest.approx(r["gflops_per_s"] / peak, rel=1e-6) if peak else None)
         assert r["fraction_of_gemm"] == pytest.approx(r["gflops_per_s"] / report["machine"]["gemm"]["gflops_per_s"],
                                                       rel=1e-6)
         assert sum(r["flops_by_op"].values()) == r["flops"]
         if r["measurement"] == "training_throughput":
-            assert r["backend"] in ("keras", "xla") and r["flops_method"] == "tf_profiler_training_step_graph"
+            assert r["backend"] in ("keras", "xla", "jax") and r["flops_method"] == "tf_profiler_training_step_graph"
         else:
             assert r["flops_method"] == "tf_profiler_frozen_forward"
         # Explicit overrides and quick sizes: never compared with the official numbers.
@@ -56,6 +60,18 @@ def _check_report(report, expected):
     # Every backend runs the same network: one FLOP count per measurement.
     for measurement in {r["measurement"] for r in report["results"]}:
         assert len({r["flops"] for r in report["results"] if r["measurement"] == measurement}) == 1
+    assert report["fastest"] == benchmark.report.fastest_backends(report["results"])
+
+
+def _check_jax_rows(report):
+    """The jax rows: labelled jax, timed on the TF rows' input shapes."""
+    rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
+    jax_rows = [r for r in report["results"] if r["backend"] == "jax"]
+    assert jax_rows
+    for r in jax_rows:
+        assert r["value"] > 0 and min(r["times_s"]) > 0
+        assert r["input_shape"] == rows["keras", r["measurement"]]["input_shape"]
+    return {r["measurement"]: r for r in jax_rows}
 
 
 def test_cli_gast_all_backends(tmp_path):
@@ -69,7 +85,9 @@ def test_cli_gast_all_backends(tmp_path):
     assert report["errors"] == []
     settings = report["settings"]
     cores = len(os.sched_getaffinity(0))
-    assert settings["threads"] == {"tf_intra": cores, "tf_inter": 1, "onnxruntime": cores, "tflite": cores}
+    assert settings["threads"] == {"tf_intra": cores, "tf_inter": 1, "jax": cores, "onnxruntime": cores,
+                                   "tflite": cores}
+    assert settings["device"] == "cpu" and report["machine"]["gpus"] is None
     assert (settings["quick"], settings["frames"], settings["warmup"], settings["options"]) == (True, 21, 1,
                                                                                                 {"channels": 16})
     rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
@@ -83,6 +101,10 @@ def test_cli_gast_all_backends(tmp_path):
                                                   "tf2onnx", "numpy"}
     assert "| " + " | ".join(benchmark.TABLE_HEADER) + " |" in result.stdout
     assert "Machine:" in result.stdout and "Threads:" in result.stdout
+    assert set(_check_jax_rows(report)) == set(GAST_MEASUREMENTS)
+    assert sum("| gast_9 | jax |" in line for line in result.stdout.splitlines()) == 2
+    assert {(f["model"], f["measurement"]) for f in report["fastest"]} == {("gast_9", m) for m in GAST_MEASUREMENTS}
+    assert "Fastest inference backend:" in result.stdout
 
 
 def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
@@ -90,11 +112,11 @@ def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
     monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: None)
     monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
     out = tmp_path / "bench.json"
-    backends = ["keras", "xla", "onnxruntime"]
+    backends = ["keras", "xla", "jax", "onnxruntime"]
     report = benchmark.run_benchmark(["st_tr_temporal_joint"], backends, quick=True, out=out, clip_frames=8,
                                      batch=1, repeats=2, overrides=SMALL_STTR, progress=False)
     expected = {("st_tr_temporal_joint", b, "inference_throughput") for b in backends}
-    expected |= {("st_tr_temporal_joint", b, "training_throughput") for b in ("keras", "xla")}
+    expected |= {("st_tr_temporal_joint", b, "training_throughput") for b in ("keras", "xla", "jax")}
     _check_report(report, expected)
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     assert report["errors"] == []
@@ -103,8 +125,12 @@ def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
     assert inference["input_shape"] == [1, 8, 25, 2, 3] and inference["unit"] == "clips/s"
     # Forward + backward + update of a training step: about 3x the forward FLOPs.
     assert 2.5 < train["flops"] / inference["flops"] < 4
+    # jax: a jitted stateless forward pass and a jitted training step, on the same input.
+    jax_rows = _check_jax_rows(report)
+    assert set(jax_rows) == {"inference_throughput", "training_throughput"}
+    assert jax_rows["training_throughput"]["input_shape"] == train["input_shape"]
     table = benchmark.format_table(report)
-    assert table.count("| st_tr_temporal_joint |") == 5
+    assert table.count("| st_tr_temporal_joint |") == 7 and table.count("| st_tr_temporal_joint | jax |") == 2
 
 
 def test_analytic_gast_flops_match_the_profiler():
@@ -184,3 +210,73 @@ def test_failing_backend_is_recorded_and_the_run_goes_on(tmp_path):
     error_rows = [line for line in result.stdout.splitlines() if "| error: export failed" in line]
     assert len(error_rows) == 2 and all("| onnxruntime |" in row for row in error_rows)
     assert math.isclose(report["machine"]["peak_gflops_per_s"], report["machine"]["cpu"]["peak_gflops_per_s"])
+
+
+def _in_process(monkeypatch):
+    """run_benchmark in this process: leave pytest's TensorFlow thread pools alone."""
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: None)
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
+
+
+@pytest.mark.parametrize("failure", ["bad option", "no worker"])
+def test_failing_jax_child_is_recorded_and_the_run_goes_on(failure, tmp_path, monkeypatch):
+    _in_process(monkeypatch)
+    if failure == "bad option":  # an option only the jax process sees: its model does not build
+        job = measure._jax_job
+        monkeypatch.setattr(measure, "_jax_job", lambda *a: {**job(*a), "overrides": {"channels": 16, "bogus": 1}})
+    else:  # the child process dies without writing its output
+        monkeypatch.setattr(measure, "JAX_WORKER", "skeleton_zoo.benchmark._no_such_worker")
+    out = tmp_path / "bench.json"
+    report = benchmark.run_benchmark(["gast_9"], ["keras", "jax"], quick=True, out=out, frames=9, repeats=1,
+                                     overrides={"channels": 16}, progress=False)
+    _check_report(report, {("gast_9", "keras", m) for m in GAST_MEASUREMENTS})
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    assert {(e["model"], e["backend"], e["measurement"]) for e in report["errors"]} == {
+        ("gast_9", "jax", m) for m in GAST_MEASUREMENTS}
+    expected = "bogus" if failure == "bad option" else "No module named skeleton_zoo.benchmark._no_such_worker"
+    assert all(expected in e["error"] for e in report["errors"]), report["errors"]
+    table = benchmark.format_table(report)
+    assert sum("| gast_9 | jax |" in line and "| error: " in line for line in table.splitlines()) == 2
+
+
+def test_device_gpu_without_a_gpu_is_a_clean_error(tmp_path):
+    out = tmp_path / "bench.json"
+    result = _run("--device", "gpu", "--models", "gast_9", "--quick", "--out", str(out))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert line.startswith("error: --device gpu: TensorFlow sees no GPU")
+    assert not out.exists()
+
+
+def test_plan_backends():
+    everything = list(benchmark.BACKENDS)
+    assert measure.plan_backends("cpu", everything, []) == (everything, [])
+    kept, notes = measure.plan_backends("gpu", everything, ["CPUExecutionProvider"], jax_gpu="no cuda")
+    assert kept == ["keras", "xla"] and len(notes) == 3
+    assert all(n.startswith("--device gpu: no ") for n in notes) and "no cuda" in notes[0]
+    kept, _ = measure.plan_backends("gpu", everything, ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert kept == ["keras", "xla", "jax", "onnxruntime"]
+
+
+def test_device_gpu_path_with_a_simulated_gpu(tmp_path, monkeypatch):
+    # TensorFlow places GPU:0 ops on the CPU here (soft placement): the GPU path runs end to end.
+    _in_process(monkeypatch)
+    gpu = {"device": "GPU:0", "name": "Simulated GPU", "compute_capability": "9.0", "memory_total_mib": 81559}
+    monkeypatch.setattr(measure, "configure_device", lambda device: ([gpu], []) if device == "gpu" else (None, []))
+    monkeypatch.setattr(measure, "_jax_gpu_devices", lambda: (None, "JAX's default backend is 'cpu'"))
+    monkeypatch.setattr(measure, "_onnx_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr(measure, "_GPU_GEMM_SIZE", 256)
+    out = tmp_path / "bench.json"
+    report = benchmark.run_benchmark(["gast_9"], ["keras", "jax", "onnxruntime", "tflite"], quick=True, out=out,
+                                     frames=9, repeats=1, overrides={"channels": 16}, progress=False, device="gpu")
+    _check_report(report, {("gast_9", "keras", m) for m in GAST_MEASUREMENTS})
+    settings, machine = report["settings"], report["machine"]
+    assert settings["device"] == "gpu" and settings["backends"] == ["keras"] and settings["gemm_size"] == 256
+    assert machine["gpus"] == [gpu] and machine["gemm"]["device"] == "GPU:0"
+    # No CPU peak against GPU numbers; the GEMM ceiling is the GPU's.
+    assert machine["peak_gflops_per_s"] is None and machine["cpu"]["peak_gflops_per_s"] > 0
+    assert all(r["fraction_of_peak"] is None and r["fraction_of_gemm"] > 0 for r in report["results"])
+    assert sum(n.startswith("--device gpu: no ") for n in report["notes"]) == 3
+    table = benchmark.format_table(report)
+    assert "GPUs: GPU:0 Simulated GPU, 80 GiB, compute capability 9.0" in table and "device gpu" in table

@@ -95,6 +95,7 @@ def test_mixed_precision_round_trips_with_its_policy(name, tmp_path):
                   if isinstance(l, keras.layers.Dense)]
         assert layers and all(l.dtype_policy.name == "mixed_bfloat16" for l in layers)
         assert all(v.dtype == "float32" for v in m.trainable_variables)  # bfloat16 compute, float32 variables
+        assert keras.backend.standardize_dtype(m(x).dtype) == "float32"  # and float32 answers
 
 
 def test_listing_builds_no_model_and_imports_no_framework():

@@ -19,21 +19,11 @@ from skeleton_zoo.datasets import poses
 from skeleton_zoo.training import recipes, trainer as training
 
 import tfds_builders  # noqa: F401  (registers the builders)
-from conftest import FIXTURES, H36M_DUMMY, HUMANEVA_DUMMY, NTU_DUMMY
+from conftest import FIXTURES, HUMANEVA_DUMMY
 
 HERE = os.path.dirname(__file__)
 SMALL_BACKBONE = [[16, 16, 1], [16, 16, 1], [16, 32, 2]]
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    """The dummy datasets, prepared once."""
-    folder = tmp_path_factory.mktemp("tfds")
-    for name, manual in (("human36m/gt", H36M_DUMMY), ("ntu_rgbd/xsub60", NTU_DUMMY)):
-        tfds.builder(name, data_dir=str(folder)).download_and_prepare(
-            download_config=tfds.download.DownloadConfig(manual_dir=manual))
-    return str(folder)
 
 
 def gast_config(out, data_dir, **kwargs):
@@ -45,6 +35,11 @@ def gast_config(out, data_dir, **kwargs):
 def _run(module, *args):
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True,
                           timeout=900, env=ENV)
+
+
+@pytest.fixture(scope="module")
+def data_dir(h36m_ntu_data_dir):
+    return h36m_ntu_data_dir
 
 
 # --- the recipes -------------------------------------------------------------------
@@ -298,7 +293,7 @@ def test_multi_worker_training_on_two_local_processes(data_dir, tmp_path):
 def test_train_help_lists_every_flag_with_its_default():
     result = _run("skeleton_zoo.train", "--help")  # absl exits 1 after --help
     for flag in ("--model", "--dataset", "--data_dir", "--manual_dir", "--epochs", "--batch_size", "--learning_rate",
-                 "--out", "--strategy", "--seed", "--downsample", "--lr_decay", "--[no]flip", "--option"):
+                 "--out", "--strategy", "--precision", "--seed", "--downsample", "--lr_decay", "--[no]flip", "--option"):
         assert flag in result.stdout, flag
     assert "(default: 'auto')" in result.stdout and "(default: '5')" in result.stdout
 

@@ -89,8 +89,10 @@ class SemanticGraphConv(keras.layers.Layer):
 
     def edge_weights(self):
         """Normalised edge weights a, shape (units, V, V); zero off the mask."""
-        fill = ops.full((self.units, 1), _MASKED_LOGIT, dtype=self.e.dtype)
-        logits = ops.take(ops.concatenate([self.e, fill], axis=1), self._gather_index, axis=1)
+        # In the variables' dtype (float32 under mixed precision): the fill overflows float16.
+        fill = ops.full((self.units, 1), _MASKED_LOGIT, dtype=self.variable_dtype)
+        e = ops.cast(self.e, self.variable_dtype)
+        logits = ops.take(ops.concatenate([e, fill], axis=1), self._gather_index, axis=1)
         return ops.softmax(logits, axis=-1)
 
     def call(self, x):

@@ -321,13 +321,16 @@ class _SelfAttentionBase(keras.layers.Layer):
             per (sample, head) with probability 0.5 and rows renormalised by
             their sum + 1e-8 (DropAttention as the official code does it).
         """
-        weights = ops.softmax(ops.matmul(q, ops.swapaxes(k, -1, -2)), axis=-1)
+        scores = ops.matmul(q, ops.swapaxes(k, -1, -2))
+        # In the variables' dtype (float32 under mixed precision, as torch's autocast runs softmax): float16
+        # rounds the 1e-8 to 0, and a row whose keys are all dropped would become 0 / 0.
+        weights = ops.softmax(ops.cast(scores, self.variable_dtype), axis=-1)
         if self.drop_connect and training:
             shape = (*ops.shape(weights)[:-2], 1, ops.shape(weights)[-1])
             keep = keras.random.uniform(shape, seed=self.seed_generator) < 0.5
             weights = weights * ops.cast(keep, weights.dtype)
             weights = weights / (ops.sum(weights, axis=-1, keepdims=True) + 1e-8)
-        return weights
+        return ops.cast(weights, scores.dtype)
 
     def _attend(self, qkv, heads_first, heads_last, training):
         """Multi-head attention over one axis of `qkv` (B, T, V, 2 dk + dv).
