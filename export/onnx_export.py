@@ -43,6 +43,7 @@ import tempfile
 
 import numpy as np
 
+from export import quantization
 from skeleton_zoo.utils.files import atomic_path
 from skeleton_zoo.utils.timing import latency_ms
 
@@ -52,21 +53,9 @@ __all__ = ["DEFAULT_OPSET", "QUANTIZE_MODES", "QUANTIZED_TOLERANCE", "export_onn
 DEFAULT_OPSET = 17
 QUANTIZE_MODES = ("int8", "dynamic_int8")
 
-# Bounds on the largest absolute difference from the Keras output, relative
-# to the largest absolute Keras value of that output (per output; the measure
-# of `export.verify` for quantised formats), on `spec.example_input(batch=8)`.
-#
-# Measured on randomly initialised full-size models (gast_27: 3
-# initialisations, both variants; gast_243, S-TR and T-TR joint: 1-2), AVX2
-# without VNNI (7-bit weights), int8 calibrated on the seeded inputs:
-#   dynamic_int8: 3.3e-2 .. 6.3e-2 (GAST-Net), 1.0e-2 .. 3.1e-2 (ST-TR);
-#   int8:         5.5e-2 .. 8.5e-2 (gast_27; gast_243 6e-2), 1.0e-2 .. 4.6e-2
-#                 (S-TR; T-TR 1.4e-2).
-# On real inputs (gast_27 calibrated on Human3.6M training subjects, run on
-# test subjects) int8 reaches 1e-1. The small test models reach 0.1 (int8).
-# The bounds leave 2.4x (dynamic) and 3.5x (int8) headroom over the worst;
-# a file with wrong weights is off by 100% or more.
-QUANTIZED_TOLERANCE = {"dynamic_int8": 0.15, "int8": 0.35}
+# The bounds of `export.verify` on the quantised files: one table for every format
+# (`export.quantization.QUANTIZED_TOLERANCE`, with the measurements behind it), this format's modes.
+QUANTIZED_TOLERANCE = {mode: quantization.QUANTIZED_TOLERANCE[mode] for mode in QUANTIZE_MODES}
 
 BATCH_DIM = "batch"
 FRAMES_DIM = "frames"

@@ -37,6 +37,7 @@ import time
 
 import numpy as np
 
+from export import quantization
 from skeleton_zoo.utils.files import atomic_write
 
 __all__ = [
@@ -55,28 +56,9 @@ __all__ = [
 QUANTIZE_MODES = ("none", "float16", "dynamic_int8", "int8")
 SIGNATURE_KEY = "serving_default"
 
-# Bounds on `quantization_error`: the largest absolute difference between the
-# LiteRT output and the Keras output, divided by the largest absolute Keras
-# value of that output (per output; for classifiers, logits and probabilities
-# each against their own scale), on `spec.example_input()` (`export.verify`:
-# a batch of 8).
-#
-# Measured on randomly initialised full-size models (3 initialisations x 3
-# input seeds each: gast_27 and gast_243, both variants; S-TR and T-TR joint):
-#   float16:      2e-4 .. 1.7e-3 (GAST-Net), up to 3.2e-3 (T-TR logits);
-#   dynamic_int8: 1.4e-2 .. 6.1e-2 (GAST-Net, worst gast_243 sequence),
-#                 5e-3 .. 4.5e-2 (ST-TR).
-# int8 (full-integer, calibrated on the seeded inputs; gast_27: 3
-# initialisations, gast_243, S-TR, T-TR: 1-2; 8 clips): 3.5e-2 .. 6.4e-2
-# (GAST-Net), 1.3e-2 .. 4.4e-2 (ST-TR); the small test models reach 0.16. Its
-# outputs clip at the calibrated range: gast_27 calibrated on Human3.6M
-# training subjects reaches 0.28 on test subjects (ONNX int8, whose output
-# head stays float: 0.1).
-# The small test models stay below 1.1e-3 / 2.1e-2 otherwise. The bounds leave
-# 2.5-3x headroom over the worst full-size measurement (int8: 5x on seeded
-# inputs, 1.25x on that real case); a file with wrong or uninitialised weights
-# is off by 100% or more.
-QUANTIZED_TOLERANCE = {"float16": 1e-2, "dynamic_int8": 0.15, "int8": 0.35}
+# The bounds of `export.verify` on the quantised files: one table for every format
+# (`export.quantization.QUANTIZED_TOLERANCE`, with the measurements behind it), this format's modes.
+QUANTIZED_TOLERANCE = {mode: quantization.QUANTIZED_TOLERANCE[mode] for mode in QUANTIZE_MODES if mode != "none"}
 
 _LIBRARIES = ("tensorflow", "keras", "tf_keras", "absl", "_pytest", "pluggy", "pytest")
 _DOCS = "https://ai.google.dev/edge/litert/models/ops_compatibility"

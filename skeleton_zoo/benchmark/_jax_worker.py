@@ -9,13 +9,16 @@ benchmark measures JAX in a fresh interpreter with `KERAS_BACKEND=jax` and
 JOB.json: {"model", "overrides", "sizes", "measurements" (inference
 measurements to time), "train" (time a training step), "warmup", "repeats",
 "latency_repeats", "cpus" (CPU ids to run on; null: the inherited ones),
-"inputs" (an .npz of the parent's input array per measurement)}; or
+"inputs" (an .npz of the parent's input array per measurement), "weights"
+({measurement: .weights.h5 of the parent's model}, optional)}; or
 {"probe": true}: only the versions and devices.
 
 The model is built as the TF rows build it: `export.common.build_specs` with
 the task's benchmark options and the same preset options (its BatchNorms
 folded, as `build_specs` folds them for the TF rows, whose check already
-passed), and timed on the parent's seeded input arrays:
+passed), then given the parent's weights (`model.load_weights` of the file
+the parent wrote with `save_weights`: the same network as the TF rows), and
+timed on the parent's seeded input arrays:
 
 - inference: `jax.jit` of `model.stateless_call(trainable, non_trainable, x,
   training=False)`, numpy in, numpy out;
@@ -27,8 +30,11 @@ passed), and timed on the parent's seeded input arrays:
   the timed call ends when the loss is on the host.
 
 Warm-up calls (tracing and XLA compilation) are untimed; times come from
-`skeleton_zoo.utils.timing.time_calls`. OUT.json: {"versions", "devices",
-"backend", "cpus", "results": [{"measurement", "times_s", "input_shape"}],
+`skeleton_zoo.utils.timing.time_calls`; the first warm-up call's outputs
+are summed (`output_sums`: the float64 sum and sum of |values|) so that the
+parent can check that the network is its own.
+OUT.json: {"versions", "devices", "backend", "cpus", "results":
+[{"measurement", "times_s", "input_shape", "output_sums" (inference)}],
 "errors": [{"measurement", "error"}]}. A failing measurement is an entry of
 "errors" and the others go on; the exit status is 0 whenever OUT.json was
 written.
@@ -130,6 +136,16 @@ def training_runner(model, optimizer, loss_fn, targets):
     return run
 
 
+def output_sums(outputs) -> list:
+    """[sum, sum of |values|] (float64) over every output array (a dict, list or one array)."""
+    import numpy as np
+
+    leaves = list(outputs.values()) if isinstance(outputs, dict) else (
+        list(outputs) if isinstance(outputs, (list, tuple)) else [outputs])
+    arrays = [np.asarray(leaf, np.float64) for leaf in leaves]
+    return [float(sum(np.sum(a) for a in arrays)), float(sum(np.sum(np.abs(a)) for a in arrays))]
+
+
 def _inference(job, results, errors):
     import numpy as np
 
@@ -149,14 +165,21 @@ def _inference(job, results, errors):
         fold_batch_norms(spec.model)
     jobs = {measurement: spec for measurement, spec, *_ in task.benchmark_jobs(specs, job["sizes"],
                                                                              np.random.default_rng(0))}
+    weights = job.get("weights") or {}
     for measurement in job["measurements"]:
         try:
             x = inputs[measurement]
             if measurement not in jobs:
                 raise ValueError(f"the task's benchmark jobs are {sorted(jobs)}, not '{measurement}'")
+            model = jobs[measurement].model
+            if measurement in weights:  # the TF rows' weights (folded there as here)
+                model.load_weights(weights[measurement])
             repeats = job["latency_repeats"] if measurement in LATENCY_MEASUREMENTS else job["repeats"]
-            times = time_calls(inference_runner(jobs[measurement].model), x, job["warmup"], repeats)
-            results.append({"measurement": measurement, "times_s": times, "input_shape": list(x.shape)})
+            run = inference_runner(model)
+            sums = output_sums(run(x))  # the first warm-up call
+            times = time_calls(run, x, job["warmup"] - 1, repeats)
+            results.append({"measurement": measurement, "times_s": times, "input_shape": list(x.shape),
+                            "output_sums": sums})
         except Exception as error:  # noqa: BLE001 (recorded, the other measurements go on)
             errors.append({"measurement": measurement, "error": _message(error)})
 

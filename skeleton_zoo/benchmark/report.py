@@ -1,7 +1,7 @@
 """The benchmark report: its JSON (schema `skeleton_zoo/data/benchmark.schema.json`,
-written atomically), the official PyTorch reference figures, the fastest
-inference backend of every model, and the markdown table with the machine,
-threads and notes."""
+written atomically), the official PyTorch reference figures (the fallback
+when the run has no same-run `official` row), the fastest inference backend
+of every model, and the markdown table with the machine, threads and notes."""
 
 from __future__ import annotations
 
@@ -10,13 +10,17 @@ import json
 from skeleton_zoo.utils.files import atomic_write
 
 __all__ = ["SCHEMA_VERSION", "OFFICIAL_REFERENCE", "REFERENCE_SIZES", "REFERENCE_THREADS", "UNITS",
-           "LATENCY_MEASUREMENTS", "TABLE_HEADER", "write_json", "jsonable", "fastest_backends", "format_table"]
+           "LATENCY_MEASUREMENTS", "TABLE_HEADER", "UNCOMPARED_BACKENDS", "write_json", "jsonable",
+           "fastest_backends", "format_table"]
 
 # 2: jax rows, settings.device and threads.jax, machine.gpus, gemm.device, fastest.
-SCHEMA_VERSION = 2
+# 3: the official backend (same-run official rows, official_source, settings.official, threads.official) and
+#    the quantised backends (precision, accuracy).
+SCHEMA_VERSION = 3
 
-# The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`:
-# measurement -> preset -> value in the measurement's unit.
+# The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`, measured on other days
+# (the machine's speed varies from day to day): the fallback of rows without a same-run official row,
+# labelled `official_source` "reference_constant". measurement -> preset -> value in the measurement's unit.
 # Transformer lifters: one clip of their length at batch 1 (PyTorch 2.13 CPU, 2 threads, 2026-12-01).
 OFFICIAL_REFERENCE = {
     "sequence_throughput": {  # frames/s
@@ -44,8 +48,13 @@ REFERENCE_SIZES = {"frames": 1000, "clip_frames": 300, "batch": 4}
 REFERENCE_THREADS = 2
 
 UNITS = {"sequence_throughput": "frames/s", "single_frame_latency": "ms",
-         "inference_throughput": "clips/s", "training_throughput": "clips/s"}
+         "inference_throughput": "clips/s", "training_throughput": "clips/s",
+         "ntu60_mix_inference_throughput": "clips/s"}
 LATENCY_MEASUREMENTS = ("single_frame_latency",)
+# Not our float32 backends: never the fastest, never compared with the official code (the quantised
+# rows trade accuracy for speed; the official rows are the comparison itself).
+UNCOMPARED_BACKENDS = ("official", "onnxruntime_int8", "onnxruntime_dynamic_int8", "tflite_int8", "tflite_float16")
+CONSTANT_MARK = "†"
 
 
 def write_json(report: dict, out) -> None:
@@ -64,8 +73,9 @@ def jsonable(value):
 
 
 def fastest_backends(results: list) -> list[dict]:
-    """The fastest backend of every model's inference measurement: the
-    highest throughput, or the lowest latency.
+    """The fastest of our float32 backends on every model's inference
+    measurement: the highest throughput, or the lowest latency (the official
+    and quantised rows, `UNCOMPARED_BACKENDS`, are left out).
 
     Args:
         results: the report's result rows.
@@ -76,7 +86,7 @@ def fastest_backends(results: list) -> list[dict]:
     """
     best = {}
     for r in results:
-        if r["measurement"] == "training_throughput":
+        if r["measurement"] == "training_throughput" or r["backend"] in UNCOMPARED_BACKENDS:
             continue
         key = r["model"], r["measurement"]
         lower = r["measurement"] in LATENCY_MEASUREMENTS
@@ -99,31 +109,53 @@ def _num(value) -> str:
     return f"{value:.3g}"
 
 
-TABLE_HEADER = ("model", "backend", "measurement", "value (unit)", "p50 / p90 ms",
-                f"official PyTorch ({REFERENCE_THREADS} cores)", "× official", "GFLOP per output", "GFLOP/s",
-                "% of peak")
+TABLE_HEADER = ("model", "backend", "precision", "measurement", "value (unit)", "p50 / p90 ms", "official PyTorch",
+                "× official", "GFLOP per output", "GFLOP/s", "% of peak")
+
+
+def _precision(r: dict) -> str:
+    """"float32", or e.g. "int8 (max 2.1 mm)" / "int8 (top-1 100%, logits ±0.08)" / "float16 (rel 3e-04)"."""
+    precision, accuracy = r.get("precision") or "float32", r.get("accuracy")
+    if not accuracy:
+        return precision
+    if accuracy.get("max_abs_error_mm") is not None:
+        return f"{precision} (max {accuracy['max_abs_error_mm']:.3g} mm)"
+    if accuracy.get("top1_agreement") is not None:
+        return f"{precision} (top-1 {100 * accuracy['top1_agreement']:.0f}%, logits ±{accuracy['max_logit_diff']:.2g})"
+    return f"{precision} (rel {accuracy['relative']:.1e})"
 
 
 def format_table(report: dict) -> str:
     """The report as a markdown table (one row per result or error), followed
     by the machine, threads and notes."""
     rows = []
+    constants = False
     for r in report["results"]:
-        official = f"{_num(r['official'])} {r['unit']}" if r.get("official") else "-"
-        speedup = f"{r['speedup_vs_official']:.2f}×" if r.get("speedup_vs_official") else "-"
+        mark = ""
+        if r.get("official") and r.get("official_source") == "reference_constant":
+            mark, constants = f" {CONSTANT_MARK}", True
+        official = f"{_num(r['official'])} {r['unit']}{mark}" if r.get("official") else "-"
+        speedup = f"{r['speedup_vs_official']:.2f}×{mark}" if r.get("speedup_vs_official") else "-"
         per_output = _num(r["flops_per_output"] / 1e9) if r.get("flops_per_output") is not None else "-"
         peak = f"{100 * r['fraction_of_peak']:.1f}%" if r.get("fraction_of_peak") is not None else "-"
-        rows.append((r["model"], r["backend"], r["measurement"], f"{_num(r['value'])} {r['unit']}",
+        rows.append((r["model"], r["backend"], _precision(r), r["measurement"], f"{_num(r['value'])} {r['unit']}",
                      f"{r['p50_ms']:.2f} / {r['p90_ms']:.2f}", official, speedup, per_output,
                      _num(r.get("gflops_per_s")), peak))
     for e in report["errors"]:
         message = " ".join(str(e["error"]).split())
         message = message if len(message) <= 100 else message[:97] + "..."
-        rows.append((e["model"], e["backend"], e["measurement"], f"error: {message}".replace("|", "/"),
+        rows.append((e["model"], e["backend"], "-", e["measurement"], f"error: {message}".replace("|", "/"),
                      *("-",) * 6))
     lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines.append("")
+    if any(r.get("official_source") == "same_run" for r in report["results"]):
+        lines.append("official PyTorch without a mark: the official rows of this run (same input, same threads).")
+    if constants:
+        lines.append(f"{CONSTANT_MARK} Not measured in this run: the official PyTorch figure measured on "
+                     f"{REFERENCE_THREADS} cores on another day (`report.OFFICIAL_REFERENCE`); the machine's speed "
+                     f"varies from day to day, so this ratio is indicative only. --backends ...,official "
+                     f"--official_python PATH measures it in the same run.")
     machine, settings = report["machine"], report["settings"]
     cpu = machine["cpu"]
     simd = cpu["simd"] + (f" (executed as {cpu['effective_simd_bits']}-bit halves)"
@@ -148,7 +180,16 @@ def format_table(report: dict) -> str:
     t = settings["threads"]
     lines.append(f"Threads: TensorFlow intra-op {t['tf_intra']}, inter-op {t['tf_inter']}; "
                  + (f"JAX (XLA) {t['jax']} CPUs; " if "jax" in t else "")
-                 + f"onnxruntime intra-op {t['onnxruntime']}, inter-op 1; LiteRT {t['tflite']}.")
+                 + f"onnxruntime intra-op {t['onnxruntime']}, inter-op 1; LiteRT {t['tflite']}"
+                 + (f"; official PyTorch {t['official']} (interop 1)" if "official" in t else "") + ".")
+    official = settings.get("official")
+    if official:
+        versions = official.get("versions") or {}
+        sources = "; ".join(f"{k} {v['path']}" + (f" @ {v['commit'][:10]}" if v.get("commit") else "")
+                            for k, v in official["sources"].items())
+        lines.append(f"Official PyTorch: {official['python']}"
+                     + (f" (torch {versions['torch']})" if versions.get("torch") else "")
+                     + (f"; sources {sources}" if sources else "; no --official_source") + ".")
     fastest = fastest_backends(report["results"])
     if fastest:
         lines.append("Fastest inference backend: " + "; ".join(
@@ -159,7 +200,7 @@ def format_table(report: dict) -> str:
                  f"{settings['clip_frames']}, batch {settings['batch']}, warm-up {settings['warmup']}, repeats "
                  f"{settings['repeats']} (latency {settings['latency_repeats']})"
                  + (f", options {settings['options']}" if settings["options"] else "") + ".")
-    if not any(r.get("official") for r in report["results"]):
+    if not any(r.get("official") for r in report["results"]) and not official:
         lines.append(f"Official references are shown only at their sizes (frames {REFERENCE_SIZES['frames']}; "
                      f"{REFERENCE_SIZES['clip_frames']}-frame clips, batch {REFERENCE_SIZES['batch']}), without "
                      f"--quick or --option.")

@@ -45,6 +45,9 @@ def define_flags() -> None:
                                       "prefixes, e.g. S001C001P001R001A001,S002. Default: all.")
     flags.DEFINE_string("split", None, "PYSKL annotation pickles: only the videos of this split of the file, "
                                        "e.g. xsub_val. Default: every video.")
+    flags.DEFINE_bool("skip_empty_persons", True, "Run all-zero (padding) persons once per clip length instead of "
+                                                  "in every clip (the same scores up to float rounding); "
+                                                  "--noskip_empty_persons runs the plain model.")
     define_overwrite_flag("--render file")
 
 
@@ -65,7 +68,8 @@ def main(argv) -> int:
                              f"'{paths[0]}'.")
     results = classify.classify_files(paths, FLAGS.model, weights=FLAGS.weights, top=FLAGS.top,
                                       overrides=overrides, batch_size=FLAGS.batch_size, width=FLAGS.width,
-                                      height=FLAGS.height, videos=FLAGS.videos, split=FLAGS.split)
+                                      height=FLAGS.height, videos=FLAGS.videos, split=FLAGS.split,
+                                      skip_empty_persons=FLAGS.skip_empty_persons)
     if FLAGS.weights is None:
         print(f"warning: no --weights given: '{FLAGS.model}' is randomly initialised, its predictions are "
               f"meaningless.", file=sys.stderr)

@@ -30,6 +30,9 @@ def define_flags() -> None:
     flags.DEFINE_string("split", None, "Split to evaluate. Default: test (HumanEva-I: validation).")
     flags.DEFINE_bool("flip", True, "Pose lifting: test-time flip averaging.")
     flags.DEFINE_integer("batch_size", 16, "Action recognition: clips per batch.", lower_bound=1)
+    flags.DEFINE_bool("skip_empty_persons", True, "Action recognition: run all-zero (padding) persons once per "
+                                                  "clip length (the same scores up to float rounding); "
+                                                  "--noskip_empty_persons runs the plain model.")
     define_overwrite_flag("evaluation in --out")
 
 
@@ -55,7 +58,7 @@ def main(argv) -> int:
     model = task.build(preset, weights, options, builder)
     evaluation = EvaluationOptions(split=FLAGS.split, downsample=FLAGS.downsample,
                                    actions=tuple(FLAGS.actions) if FLAGS.actions else None, flip=FLAGS.flip,
-                                   batch_size=FLAGS.batch_size)
+                                   batch_size=FLAGS.batch_size, skip_empty_persons=FLAGS.skip_empty_persons)
     result = task.evaluate(model, preset, FLAGS.dataset, builder, evaluation, out)
     write_text(os.path.join(out, "metrics.json"), json.dumps(
         {"model": FLAGS.model, "weights": FLAGS.weights, "dataset": FLAGS.dataset, **result}, indent=1))

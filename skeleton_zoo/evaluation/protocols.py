@@ -199,7 +199,7 @@ def _report_classification(logits: dict, labels, builder, out, fusion, weights=N
 
 
 def evaluate_action_models(models: dict, dataset, builder, out: str | None = None,
-                           fusion: str = "logits") -> dict:
+                           fusion: str = "logits", skip_empty_persons: bool = True) -> dict:
     """Top-1 / top-5 per stream (and fused), per-class accuracy, confusion matrix.
 
     Args:
@@ -207,12 +207,23 @@ def evaluate_action_models(models: dict, dataset, builder, out: str | None = Non
         dataset: `(skeleton, label)` batches, not shuffled.
         builder: the TFDS builder (for class names).
         out: folder for `classification.json`, `classification.md`, `confusion_matrix.png`.
+        skip_empty_persons: run zero-padded persons once per clip length
+            (`inference.empty_persons`; the same logits up to float rounding)
+            for the models that support it. Defaults to True.
 
     Returns:
         `{"top1": ..., "top5": ..., "streams": {name: {"top1", "top5"}}}` of the primary entry.
     """
+    from skeleton_zoo.inference.empty_persons import EmptyPersonSkipper, scorer
+
     labels = np.concatenate([y.numpy() for _, y in dataset])
-    logits = {name: model.predict(dataset.map(lambda x, y: x), verbose=0) for name, model in models.items()}
+    logits = {}
+    for name, model in models.items():
+        run = scorer(model, skip_empty_persons)
+        if isinstance(run, EmptyPersonSkipper):
+            logits[name] = np.concatenate([run(x.numpy()) for x, _ in dataset], axis=0)
+        else:
+            logits[name] = model.predict(dataset.map(lambda x, y: x), verbose=0)
     return _report_classification(logits, labels, builder, out, fusion)
 
 
@@ -256,7 +267,8 @@ def pyskl_video_scores(model, joints, layout: str, img_shape=None, clip_len: int
 
 def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = None, weights=None,
                             clip_len: int = 100, num_clips: int = 10, batch_size: int = 16,
-                            num_videos: int | None = None, videos_per_step: int = 64) -> dict:
+                            num_videos: int | None = None, videos_per_step: int = 64,
+                            skip_empty_persons: bool = True) -> dict:
     """PYSKL's test protocol: per video, each stream's clip-averaged
     probabilities (`pyskl_video_scores`); the ensemble is their weighted sum
     (PYSKL's 2:2:1:1 for j, b, jm, bm). Reports top-1 / top-5 per stream and
@@ -271,6 +283,7 @@ def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = No
         weights: `{stream name: weight}`; default 1 each.
         clip_len, num_clips: UniformSampleFrames' test setting. Defaults 100, 10.
         batch_size: clips per model call. num_videos: for the progress bar.
+        skip_empty_persons: as `evaluate_action_models`. Defaults to True.
 
     Returns:
         `{"top1", "top5", "streams": {name: {"top1", "top5"}}}` (fractions).
@@ -279,6 +292,9 @@ def evaluate_pyskl_protocol(models: dict, dataset, builder, out: str | None = No
 
     from tfds_builders.pyskl_skeleton import keypoint_dtype
 
+    from skeleton_zoo.inference.empty_persons import scorer
+
+    models = {name: scorer(model, skip_empty_persons) for name, model in models.items()}  # made once: cached
     first = next(iter(models.values()))
     layout = first.layout.name
     stored = keypoint_dtype(builder.info)

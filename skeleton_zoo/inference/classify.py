@@ -28,6 +28,11 @@ the annotation's bodies (`formats.ntu.normalize_bodies`: the two most
 energetic, zero-padded to 300 frames, normalised); 2D COCO-17 ones by
 PYSKL's `coco17` models (the file's image size and person order).
 
+Persons whose joints are all zero (the padding of one-person clips, in
+every pipeline above) do not run through the backbone: their features are
+computed once per clip length and reused (`inference.empty_persons`, exact
+up to float rounding); `skip_empty_persons=False` runs the plain model.
+
 Output: the `top` classes of each file (rank, class index, name,
 probability). Probabilities are the softmax of the model's logits; for an
 ensemble, of the fused (summed) logits, or with `fusion="softmax"` the mean
@@ -68,17 +73,29 @@ def class_names(num_classes: int) -> list[str]:
     return [f"class {i}" for i in range(num_classes)]
 
 
-def class_probabilities(model, clips: np.ndarray, batch_size: int = 8) -> np.ndarray:
+def class_probabilities(model, clips: np.ndarray, batch_size: int = 8, skip_empty_persons: bool = True) -> np.ndarray:
     """(N, T, 25, 2, 3) normalised joints -> (N, num_classes) probabilities
     (see `tasks.action_recognition.probabilities`). The model gets its own
-    input features (bones added for the bone models)."""
+    input features (bones added for the bone models).
+
+    Args:
+        model: an action model, or its `EmptyPersonSkipper` (`inference.empty_persons.scorer`).
+        clips: (N, T, 25, 2, 3).
+        batch_size: clips per model call.
+        skip_empty_persons: run all-zero persons once per clip length
+            (`inference.empty_persons`), for models that support it.
+    """
+    from skeleton_zoo.inference.empty_persons import EmptyPersonSkipper, scorer
     from skeleton_zoo.layouts import get_layout, skeleton_features
     from skeleton_zoo.tasks.action_recognition import input_features, probabilities
 
-    x = skeleton_features(np.asarray(clips, np.float32), input_features(model), get_layout("ntu25"), joint_axis=-3)
-    outputs = [np.asarray(model(x[i:i + batch_size], training=False), dtype=np.float64)
+    run = scorer(model, skip_empty_persons)
+    plain = run.model if isinstance(run, EmptyPersonSkipper) else run
+    x = skeleton_features(np.asarray(clips, np.float32), input_features(plain), get_layout("ntu25"), joint_axis=-3)
+    outputs = [np.asarray(run(x[i:i + batch_size]) if run is not plain else run(x[i:i + batch_size], training=False),
+                          dtype=np.float64)
                for i in range(0, len(x), batch_size)]
-    return np.asarray(probabilities(model, np.concatenate(outputs, axis=0)), dtype=np.float64)
+    return np.asarray(probabilities(plain, np.concatenate(outputs, axis=0)), dtype=np.float64)
 
 
 def _is_pyskl(model) -> bool:
@@ -248,20 +265,28 @@ def _pyskl_joints(path, kind, data, layout, width, height):
     return np.transpose(joints, (1, 2, 0, 3)), (float(height), float(width))
 
 
-def pyskl_probabilities(model, joints, layout: str, img_shape=None, batch_size: int = 16) -> np.ndarray:
+def pyskl_probabilities(model, joints, layout: str, img_shape=None, batch_size: int = 16,
+                        skip_empty_persons: bool = True) -> np.ndarray:
     """PYSKL's test-time class probabilities of videos (one model, or an
     ensemble fused with its stream weights).
 
     Args:
-        model: a PYSKL classifier or ensemble of them.
+        model: a PYSKL classifier or ensemble of them, or its
+            `EmptyPersonSkipper` (`inference.empty_persons.scorer`).
         joints: list of (T, V, M, 3) arrays (NTU x y z, or COCO x y score).
         layout: "ntu25" or "coco17". img_shape: COCO: (height, width) per video.
+        batch_size: clips per model call.
+        skip_empty_persons: run the clips' all-zero persons (PYSKL pads
+            one-person videos to the model's persons) once per clip length
+            (`inference.empty_persons`), for models that support it.
 
     Returns:
         (videos, num_classes) probabilities.
     """
     from skeleton_zoo.evaluation.protocols import pyskl_video_scores
+    from skeleton_zoo.inference.empty_persons import scorer
 
+    model = scorer(model, skip_empty_persons)
     streams = dict(model.streams) if hasattr(model, "streams") else {"model": model}
     weights = getattr(model, "stream_weights", None) or {name: 1.0 for name in streams}
     fused = sum(weights[name] * pyskl_video_scores(m, joints, layout, img_shape, batch_size=batch_size)
@@ -293,7 +318,7 @@ def _load_model(model, weights, overrides):
 
 def classify_files(paths, model, weights=None, top: int = 5, overrides=None, batch_size: int = 8,
                    num_frames: int = NUM_FRAMES, width: float | None = None, height: float | None = None,
-                   videos=None, split: str | None = None) -> list[dict]:
+                   videos=None, split: str | None = None, skip_empty_persons: bool = True) -> list[dict]:
     """Classifies NTU clips, PYSKL annotation pickles, or detector keypoint
     files with PYSKL's COCO-17 models.
 
@@ -318,6 +343,9 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
             these strings (e.g. ["S001C001P001R001A001"]). Default: all.
         split: pickles: only the videos of this split of the file (e.g.
             "xsub_val"). Default: every video of the file.
+        skip_empty_persons: run all-zero (padding) persons once per clip
+            length instead of through every clip (`inference.empty_persons`:
+            the same probabilities up to float rounding). Defaults to True.
 
     Returns:
         One dict per file (per video of a pickle), in order: `{"file": path,
@@ -350,6 +378,9 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         else:
             inputs.append(_Video(path, *_read_video(path, num_frames)))
     model = _load_model(model, weights, overrides)
+    from skeleton_zoo.inference.empty_persons import scorer
+
+    run = scorer(model, skip_empty_persons)  # one per call: its cache and traced step serve every batch
     if _is_pyskl(model):
         layout = model.layout.name
         for video in inputs:
@@ -359,7 +390,7 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
         def probabilities_of(start, stop):
             converted = [files[i] if i in files else _pyskl_input(inputs[i], layout, width, height)
                          for i in range(start, stop)]
-            return pyskl_probabilities(model, [j for j, _ in converted], layout, [s for _, s in converted],
+            return pyskl_probabilities(run, [j for j, _ in converted], layout, [s for _, s in converted],
                                        batch_size)
     else:
         for video in inputs:
@@ -372,7 +403,7 @@ def classify_files(paths, model, weights=None, top: int = 5, overrides=None, bat
             # ST-TR's NTU pipeline on an annotation's bodies, as on a .skeleton file's
             clips = [ntu.normalize_bodies(v.data["keypoint"], num_frames)[:num_frames] if v.clip is None else v.clip
                      for v in inputs[start:stop]]
-            return class_probabilities(model, np.stack(clips), batch_size)
+            return class_probabilities(run, np.stack(clips), batch_size)
 
     probabilities = np.concatenate([probabilities_of(start, min(start + _VIDEOS_PER_STEP, len(inputs)))
                                     for start in range(0, len(inputs), _VIDEOS_PER_STEP)])

@@ -1,5 +1,6 @@
 """Pieces shared by model families: torch-compatible BatchNorm and 1x1 convs,
-the shape-checked functional model base and the temporal-convolution lifter
+the shape-checked functional model base, the action models' per-person
+stages (`PersonStages`) and the temporal-convolution lifter
 base (GAST-Net, VideoPose3D) with its `TemporalBlock`, the dtype entry of
 `get_config`, and BatchNorm folding for export."""
 
@@ -90,6 +91,62 @@ class ShapeCheckedModel(keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+class PersonStages:
+    """An action model's graph cut where persons are separate: what each
+    person's features depend on, and what mixes them (`person_stages()` of
+    the action models; used by `inference.empty_persons`).
+
+    Every stage shares the model's layers (sub-models of its functional graph).
+
+    - `prepare(skeleton (B, T, V, M, C))` -> list of per-person tensors
+      (B * M, T, ...): everything before the persons are folded into the
+      batch, the fold, and per-slot steps such as an (M, V, C) data BN; row
+      b * M + m is person m of sample b.
+    - `person_features(list of (N, T, ...))` -> (N, F): the backbone and the
+      pooling over frames and joints of N person rows, row by row.
+    - `head((B, M, F))` -> logits (B, num_classes): the mean over persons and
+      the classifier.
+
+    In inference, head(person_features(prepare(x)) as (B, M, F)) equals
+    model(x) up to float rounding (the person mean taken after, not with, the
+    frame mean).
+
+    Args:
+        model: a functional action model (input (B, T, V, M, C)).
+        fold_layers: names of its layers whose outputs are the per-person
+            inputs of its backbone (the persons folded into the batch), in the
+            order `person_features` takes them.
+        pool_layer: name of its pooling layer: input (B * M, T', V, C'),
+            output (B, F); it has `person_features((B * M, T', V, C'))` ->
+            (B * M, F), its pooling without the mean over persons.
+
+    Attributes: `preparation` (the model of `prepare`), `backbone`
+    (per-person tensors -> pooling input), `classifier` ((B, F) -> logits)
+    keras models; `pool`; `num_persons`; `num_features` (F).
+    """
+
+    def __init__(self, model, fold_layers, pool_layer):
+        folded = [model.get_layer(name).output for name in fold_layers]
+        self.pool = model.get_layer(pool_layer)
+        self.num_persons = int(model.num_persons)
+        self.num_features = int(self.pool.output.shape[-1])
+        self.preparation = keras.Model(model.input, folded, name=f"{model.name}_prepare")
+        self.backbone = keras.Model(folded, self.pool.input, name=f"{model.name}_person_backbone")
+        self.classifier = keras.Model(self.pool.output, model.output, name=f"{model.name}_classifier")
+
+    def prepare(self, skeleton, training=False) -> list:
+        """(B, T, V, M, C) -> list of per-person tensors (B * M, T, ...)."""
+        return keras.tree.flatten(self.preparation(skeleton, training=training))
+
+    def person_features(self, per_person, training=False):
+        """list of (N, T, ...) person rows (as `prepare` gives them) -> (N, F)."""
+        return self.pool.person_features(self.backbone(list(per_person), training=training))
+
+    def head(self, features, training=False):
+        """(B, M, F) per-person features -> (B, num_classes) logits."""
+        return self.classifier(ops.mean(features, axis=1), training=training)
 
 
 class ClipLifter(ShapeCheckedModel):

@@ -155,12 +155,14 @@ class ActionRecognition(Task):
             result = evaluate_pyskl_protocol(streams, videos, builder, out=out,
                                              weights=getattr(model, "stream_weights", None),
                                              batch_size=options.batch_size,
-                                             num_videos=builder.info.splits[split].num_examples)
+                                             num_videos=builder.info.splits[split].num_examples,
+                                             skip_empty_persons=options.skip_empty_persons)
             return {"split": split, "protocol": "pyskl", **result}
         ds = load_action_clips(dataset, split, input_features(model), options.batch_size, shuffle=False,
                                builder=builder, frames=getattr(model, "clip_frames", None),
                                test_mode=True)  # the test pipeline, also for --split train
-        result = evaluate_action_models(streams, ds, builder, out=out, fusion=getattr(model, "fusion", "logits"))
+        result = evaluate_action_models(streams, ds, builder, out=out, fusion=getattr(model, "fusion", "logits"),
+                                        skip_empty_persons=options.skip_empty_persons)
         return {"split": split, **result}
 
     def export_specs(self, preset, weights=None, variants=None, frames=None, options=None) -> list:

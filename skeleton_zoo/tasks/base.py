@@ -43,6 +43,8 @@ class EvaluationOptions:
         downsample, actions, flip: pose lifting (every n-th frame; action
             prefixes to keep; test-time flip averaging).
         batch_size: action recognition: clips per batch.
+        skip_empty_persons: action recognition: run all-zero (padding)
+            persons once per clip length (`inference.empty_persons`).
     """
 
     split: str | None = None
@@ -50,6 +52,7 @@ class EvaluationOptions:
     actions: tuple | None = None
     flip: bool = True
     batch_size: int = 16
+    skip_empty_persons: bool = True
 
 
 class Task:

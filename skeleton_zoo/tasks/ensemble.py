@@ -115,11 +115,12 @@ class Ensemble(ShapeCheckedModel):
             offsets[feature] = (total, total + width)
             total += width
         inputs = keras.Input((*first.input_shape[1:-1], total), name=first.inputs[0].name.split(":")[0])
-        scores = []
+        scores, stream_tensors = [], []
         for name, model in models.items():
             x = inputs if len(channels) == 1 else ChannelSlice(*offsets[features[name]], name=f"{name}_features",
                                                                 dtype=dtype)(inputs)
             score = model(x)
+            stream_tensors.append((x, score))
             if fusion == "softmax":
                 score = keras.layers.Softmax(name=f"{name}_probabilities", dtype=dtype)(score)
             if weights[name] != 1.0:
@@ -134,6 +135,7 @@ class Ensemble(ShapeCheckedModel):
         self.stream_features = features
         self.in_channels = total
         self._config_dtype = dtype_config(dtype)
+        self._stream_tensors = tuple(stream_tensors)  # (input, scores) of each stream in this graph
 
     # The task attributes of a classifier are its first stream's.
     @property
@@ -162,6 +164,29 @@ class Ensemble(ShapeCheckedModel):
         if self.fusion == "softmax":
             return scores / float(sum(self.stream_weights.values()))
         return keras.ops.softmax(scores, axis=-1)
+
+    def stream_stages(self):
+        """The ensemble's graph cut at its streams, sharing its layers:
+        `(split, fuse)`, where `split(skeleton (B, T, V, M, C))` -> list of each
+        stream's input (B, T, V, M, C_i) and `fuse(list of each stream's
+        scores (B, num_classes))` -> the fused scores, in stream order. So
+        `fuse([stream(x_i) for stream, x_i in zip(streams, split(x))])` is
+        the ensemble's output, with the streams run by any means (e.g.
+        `inference.empty_persons.EmptyPersonSkipper`)."""
+        stream_inputs = [x for x, _ in self._stream_tensors]
+        scores = [s for _, s in self._stream_tensors]
+        if all(x is self.input for x in stream_inputs):  # one feature: every stream takes the input as is
+            def split(skeleton):
+                return [skeleton] * len(stream_inputs)
+        else:
+            split = keras.Model(self.input, stream_inputs, name=f"{self.name}_split")
+        if len(scores) == 1 and scores[0] is self.output:  # one stream, its logits as they are
+            def fuse(stream_scores):
+                (only,) = stream_scores
+                return only
+        else:
+            fuse = keras.Model(scores, self.output, name=f"{self.name}_fuse")
+        return split, fuse
 
     def check_input_shape(self, shape):
         """Raises ValueError unless `shape` fits (batch, frames, V, M, in_channels)."""

@@ -1,9 +1,12 @@
 """`python -m skeleton_zoo benchmark`: the JSON report against its schema, the
 FLOP counts (profiler Einsum statistic, analytic GAST-Net count), flag
 errors, a failing backend, the jax rows (a KERAS_BACKEND=jax child process)
-and a failing jax child, and `--device gpu` (no GPU here: its clean error,
-and its backend selection with the GPU simulated). Tiny models only; no
-timing assertions."""
+and a failing jax child (and its weights: the TF rows'), `--device gpu` (no GPU
+here: its clean error, and its backend selection with the GPU simulated), the
+official backend (flag errors, an interpreter without torch, the same-run
+comparison with a fake official child, the real child when
+SKELETON_ZOO_OFFICIAL_PYTHON and SKELETON_ZOO_GAST_SOURCE are set) and the
+quantised backends. Tiny models only; no timing assertions."""
 
 import json
 import math
@@ -20,6 +23,7 @@ import tensorflow as tf
 import skeleton_zoo
 from skeleton_zoo import benchmark
 from skeleton_zoo.benchmark import measure
+from skeleton_zoo.cli.common import run_command
 from skeleton_zoo.models.gast.flops import analytic_gast_flops
 
 SCHEMA = json.loads((pathlib.Path(skeleton_zoo.__file__).parent / "data" / "benchmark.schema.json").read_text())
@@ -28,9 +32,9 @@ SMALL_STTR = {"backbone": [[16, 16, 1], [16, 32, 2]], "num_classes": 10, "attent
 GAST_MEASUREMENTS = ("sequence_throughput", "single_frame_latency")
 
 
-def _run(*args, code=None):
-    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "skeleton_zoo.benchmark", *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, env=ENV)
+def _run(*args):
+    return subprocess.run([sys.executable, "-m", "skeleton_zoo.benchmark", *args], capture_output=True, text=True,
+                          timeout=600, env=ENV)
 
 
 def _check_report(report, expected):
@@ -40,11 +44,16 @@ def _check_report(report, expected):
     assert found == set(expected)
     assert len(report["results"]) == len(found)
     for r in report["results"]:
-        assert r["value"] > 0 and r["flops"] > 0 and r["flops_per_output"] > 0
         assert r["p50_ms"] <= r["p90_ms"]
+        assert r["median_s"] == pytest.approx(np.median(r["times_s"]), rel=1e-9)
+        if r["measurement"] == measure.MIX_MEASUREMENT:  # passes over 60 clips, no FLOP count
+            assert r["value"] == pytest.approx(60 / r["median_s"], rel=1e-9) and r["input_shape"][0] == 60
+            assert len(r["times_s"]) == min(3, report["settings"]["repeats"])
+            assert r["flops"] is None and r["gflops_per_s"] is None and r["official"] is None
+            continue
+        assert r["value"] > 0 and r["flops"] > 0 and r["flops_per_output"] > 0
         assert len(r["times_s"]) == (report["settings"]["latency_repeats"] if r["measurement"] == "single_frame_latency"
                                      else report["settings"]["repeats"])
-        assert r["median_s"] == pytest.approx(np.median(r["times_s"]), rel=1e-9)
         assert r["gflops_per_s"] == pytest.approx(r["flops"] / r["median_s"] / 1e9, rel=1e-6)
         peak = report["machine"]["peak_gflops_per_s"]
         assert r["fraction_of_peak"] == (pytest.approx(r["gflops_per_s"] / peak, rel=1e-6) if peak else None)
@@ -52,11 +61,14 @@ def _check_report(report, expected):
                                                       rel=1e-6)
         assert sum(r["flops_by_op"].values()) == r["flops"]
         if r["measurement"] == "training_throughput":
-            assert r["backend"] in ("keras", "xla", "jax") and r["flops_method"] == "tf_profiler_training_step_graph"
+            assert r["backend"] in ("keras", "xla", "jax", "official")
+            assert r["flops_method"] == "tf_profiler_training_step_graph"
         else:
             assert r["flops_method"] == "tf_profiler_frozen_forward"
-        # Explicit overrides and quick sizes: never compared with the official numbers.
-        assert r["official"] is None and r["speedup_vs_official"] is None
+        # Explicit overrides and quick sizes: never compared with the official constants.
+        if r["official_source"] != "same_run":
+            assert r["official"] is None and r["speedup_vs_official"] is None and r["official_source"] is None
+        assert (r["precision"] == "float32") == (r["accuracy"] is None)
     # Every backend runs the same network: one FLOP count per measurement.
     for measurement in {r["measurement"] for r in report["results"]}:
         assert len({r["flops"] for r in report["results"] if r["measurement"] == measurement}) == 1
@@ -74,19 +86,53 @@ def _check_jax_rows(report):
     return {r["measurement"]: r for r in jax_rows}
 
 
-def test_cli_gast_all_backends(tmp_path):
-    out = tmp_path / "bench.json"
+# The official child, faked: fixed timings for every measurement of the job, 0.25 s per call (a latency:
+# 0.004 s). Run as the worker script (argv: JOB OUT) or as the interpreter (argv: WORKER JOB OUT).
+FAKE_OFFICIAL_WORKER = """
+import json, sys
+import numpy as np
+job = json.load(open(sys.argv[-2]))
+results = []
+for m in job["measurements"]:
+    n = job["latency_repeats"] if m == "single_frame_latency" else job["repeats"]
+    t = 0.004 if m == "single_frame_latency" else 0.25
+    results.append({"measurement": m, "times_s": [t] * n, "input_shape": list(np.load(job["inputs"][m]).shape),
+                    "parameters": 123})
+json.dump({"versions": {"python": "3", "torch": "fake", "numpy": np.__version__}, "threads": job["threads"],
+           "patches": ["fake patch"], "results": results, "errors": []}, open(sys.argv[-1], "w"))
+"""
+
+
+# One command for every backend: the defaults, the official one (its child faked) and the static int8 exports.
+CLI_BACKENDS = (*benchmark.DEFAULT_BACKENDS, "official", "onnxruntime_int8", "tflite_int8")
+
+
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """(the finished command, its report) of one `python -m skeleton_zoo.benchmark` on gast_9 with every
+    backend of `CLI_BACKENDS`; --official-python: a fake interpreter running `FAKE_OFFICIAL_WORKER`."""
+    folder = tmp_path_factory.mktemp("cli")
+    (folder / "fake_official.py").write_text(FAKE_OFFICIAL_WORKER)
+    python = folder / "fake_official_python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{folder / "fake_official.py"}" "$@"\n')
+    python.chmod(0o755)
+    out = folder / "bench.json"
     result = _run("--models", "gast_9", "--option", "channels=16", "--quick", "--frames", "21", "--repeats", "2",
-                  "--out", str(out))
+                  "--backends", ",".join(CLI_BACKENDS), "--official-python", str(python),
+                  "--official-source", f"gast={folder}", "--out", str(out))
+    return result, (json.loads(out.read_text()) if out.exists() else None)
+
+
+def test_cli_gast_all_backends(cli_run):
+    result, report = cli_run
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    report = json.loads(out.read_text())
-    _check_report(report, {("gast_9", b, m) for b in benchmark.BACKENDS for m in GAST_MEASUREMENTS})
+    _check_report(report, {("gast_9", b, m) for b in CLI_BACKENDS for m in GAST_MEASUREMENTS})
     assert report["errors"] == []
     settings = report["settings"]
     cores = len(os.sched_getaffinity(0))
     assert settings["threads"] == {"tf_intra": cores, "tf_inter": 1, "jax": cores, "onnxruntime": cores,
-                                   "tflite": cores}
+                                   "tflite": cores, "official": cores}
     assert settings["device"] == "cpu" and report["machine"]["gpus"] is None
     assert (settings["quick"], settings["frames"], settings["warmup"], settings["options"]) == (True, 21, 1,
                                                                                                 {"channels": 16})
@@ -104,7 +150,57 @@ def test_cli_gast_all_backends(tmp_path):
     assert set(_check_jax_rows(report)) == set(GAST_MEASUREMENTS)
     assert sum("| gast_9 | jax |" in line for line in result.stdout.splitlines()) == 2
     assert {(f["model"], f["measurement"]) for f in report["fastest"]} == {("gast_9", m) for m in GAST_MEASUREMENTS}
+    # The official and quantised rows are never the fastest.
+    assert {f["backend"] for f in report["fastest"]} <= set(benchmark.DEFAULT_BACKENDS)
     assert "Fastest inference backend:" in result.stdout
+
+
+def test_cli_official_rows_are_the_same_run_comparison(cli_run):
+    result, report = cli_run
+    rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
+    official_sequence = rows["official", "sequence_throughput"]
+    official_single = rows["official", "single_frame_latency"]
+    assert official_sequence["value"] == pytest.approx(21 / 0.25) and official_single["value"] == pytest.approx(4.0)
+    assert official_sequence["official_parameters"] == 123
+    for (backend, measurement), ours in rows.items():
+        official = rows["official", measurement]
+        if backend == "official" or backend in benchmark.QUANTIZED_BACKENDS:
+            assert ours["official"] is None and ours["official_source"] is None
+            continue
+        assert official["input_shape"] == ours["input_shape"]
+        assert ours["official_source"] == "same_run" and ours["official"] == official["value"]
+        expected = (official["value"] / ours["value"] if measurement == "single_frame_latency"
+                    else ours["value"] / official["value"])
+        assert ours["speedup_vs_official"] == pytest.approx(expected, rel=1e-12)
+    official = report["settings"]["official"]
+    assert official["versions"]["torch"] == "fake" and official["python"].endswith("fake_official_python")
+    assert list(official["sources"]) == ["gast"]
+    assert any(n.startswith("official gast_9: patched in memory") and "fake patch" in n for n in report["notes"])
+    assert "official PyTorch without a mark: the official rows of this run" in result.stdout
+    assert "†" not in result.stdout
+    # A row compared with a reference constant is marked, with its footnote.
+    constant = dict(rows["keras", "sequence_throughput"], official_source="reference_constant")
+    table = benchmark.format_table(dict(report, results=[constant]))
+    assert f"{constant['speedup_vs_official']:.2f}× †" in table and "† Not measured in this run" in table
+
+
+def test_cli_quantized_rows_are_labelled(cli_run):
+    from export.quantization import QUANTIZED_TOLERANCE
+
+    result, report = cli_run
+    quantized = [r for r in report["results"] if r["backend"] in benchmark.QUANTIZED_BACKENDS]
+    assert len(quantized) == 4
+    for r in quantized:
+        _, mode, label = benchmark.QUANTIZED_BACKENDS[r["backend"]]
+        accuracy = r["accuracy"]
+        assert r["precision"] == label == "int8"
+        # The exporter's own bound on the relative error; metres -> mm.
+        assert 0 < accuracy["relative"] <= QUANTIZED_TOLERANCE[mode], (r["backend"], accuracy)
+        assert accuracy["max_abs_error_mm"] == pytest.approx(1000 * accuracy["max_abs_diff"], rel=1e-9)
+        assert 0 < accuracy["mean_joint_error_mm"] and accuracy["top1_agreement"] is None
+    lines = result.stdout.splitlines()
+    for backend in ("onnxruntime_int8", "tflite_int8"):
+        assert sum(f"| gast_9 | {backend} | int8 (max " in line and " mm) |" in line for line in lines) == 2
 
 
 def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
@@ -113,16 +209,23 @@ def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
     monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
     out = tmp_path / "bench.json"
     backends = ["keras", "xla", "jax", "onnxruntime"]
-    report = benchmark.run_benchmark(["st_tr_temporal_joint"], backends, quick=True, out=out, clip_frames=8,
-                                     batch=1, repeats=2, overrides=SMALL_STTR, progress=False)
+    report = benchmark.run_benchmark(["st_tr_temporal_joint"], [*backends, "skip_empty_persons"], quick=True,
+                                     out=out, clip_frames=8, batch=4, repeats=2, overrides=SMALL_STTR,
+                                     progress=False)
     expected = {("st_tr_temporal_joint", b, "inference_throughput") for b in backends}
     expected |= {("st_tr_temporal_joint", b, "training_throughput") for b in ("keras", "xla", "jax")}
+    expected |= {("st_tr_temporal_joint", b, measure.MIX_MEASUREMENT) for b in ("keras", "skip_empty_persons")}
     _check_report(report, expected)
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
     assert report["errors"] == []
     rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
     inference, train = rows["keras", "inference_throughput"], rows["keras", "training_throughput"]
-    assert inference["input_shape"] == [1, 8, 25, 2, 3] and inference["unit"] == "clips/s"
+    assert inference["input_shape"] == [4, 8, 25, 2, 3] and inference["unit"] == "clips/s"
+    # The NTU-60 mix: 11 two-person clips of 60; the skipper runs 49 + 22 persons, the plain model 120.
+    assert rows["skip_empty_persons", measure.MIX_MEASUREMENT]["input_shape"] == [60, 8, 25, 2, 3]
+    (note,) = [n for n in report["notes"] if measure.MIX_MEASUREMENT in n]
+    assert "ran 71 of 120 persons" in note
+    assert float(note.rsplit("within ", 1)[1].split(" ")[0]) < 1e-4
     # Forward + backward + update of a training step: about 3x the forward FLOPs.
     assert 2.5 < train["flops"] / inference["flops"] < 4
     # jax: a jitted stateless forward pass and a jitted training step, on the same input.
@@ -130,7 +233,7 @@ def test_action_recognition_inference_and_training(tmp_path, monkeypatch):
     assert set(jax_rows) == {"inference_throughput", "training_throughput"}
     assert jax_rows["training_throughput"]["input_shape"] == train["input_shape"]
     table = benchmark.format_table(report)
-    assert table.count("| st_tr_temporal_joint |") == 7 and table.count("| st_tr_temporal_joint | jax |") == 2
+    assert table.count("| st_tr_temporal_joint |") == 9 and table.count("| st_tr_temporal_joint | jax |") == 2
 
 
 def test_analytic_gast_flops_match_the_profiler():
@@ -170,52 +273,48 @@ def test_einsum_and_batch_matmul_flops():
 
 @pytest.mark.parametrize("flag,value,names", [("--models", "gast_9,gast_99", ["gast_99", "gast_9", "st_tr_2s_joint"]),
                                               ("--backends", "keras,cuda", ["cuda", "onnxruntime"])])
-def test_bad_flags_are_errors(flag, value, names, tmp_path):
+def test_bad_flags_are_errors(flag, value, names, tmp_path, capsys):
+    # The command in this process (flag errors come before TensorFlow is configured): no interpreter start-up.
     out = tmp_path / "bench.json"
-    result = _run(flag, value, "--out", str(out))
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert run_command("benchmark", ["benchmark", flag, value, "--out", str(out)]) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert line.startswith(f"error: {flag}:")
     for name in names:
         assert name in line
     assert not out.exists()
 
 
-FAILING_ONNX = """
-import sys
-from export import onnx_export
-from skeleton_zoo.cli import run_command
-
-def fail(spec, path, opset=17):
-    raise onnx_export.OnnxExportError(f"ONNX export of '{spec.name}': simulated failure")
-
-onnx_export.export_onnx = fail
-sys.argv = ["benchmark", *sys.argv[1:]]
-sys.exit(run_command("benchmark"))
-"""
+def _in_process(monkeypatch):
+    """run_benchmark in this process: leave pytest's TensorFlow thread pools alone."""
+    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: None)
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
 
 
-def test_failing_backend_is_recorded_and_the_run_goes_on(tmp_path):
+def test_failing_backend_is_recorded_and_the_run_goes_on(tmp_path, monkeypatch, capsys):
+    from export import onnx_export
+
+    def fail(spec, path, opset=17):
+        raise onnx_export.OnnxExportError(f"ONNX export of '{spec.name}': simulated failure")
+
+    # The command in this process, its ONNX export failing.
+    _in_process(monkeypatch)
+    monkeypatch.setattr(onnx_export, "export_onnx", fail)
     out = tmp_path / "bench.json"
-    result = _run("--models", "gast_9", "--backends", "onnxruntime,keras", "--option", "channels=16", "--quick",
-                  "--frames", "9", "--repeats", "1", "--out", str(out), code=FAILING_ONNX)
-    assert result.returncode == 1, result.stderr
-    assert "Traceback" not in result.stderr
+    code = run_command("benchmark", ["benchmark", "--models", "gast_9", "--backends", "onnxruntime,keras", "--option",
+                                     "channels=16", "--quick", "--frames", "9", "--repeats", "1", "--out", str(out)])
+    stdout, stderr = capsys.readouterr()
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
     report = json.loads(out.read_text())
     _check_report(report, {("gast_9", "keras", m) for m in GAST_MEASUREMENTS})
     assert {(e["model"], e["backend"], e["measurement"]) for e in report["errors"]} == {
         ("gast_9", "onnxruntime", m) for m in GAST_MEASUREMENTS}
     assert all("simulated failure" in e["error"] for e in report["errors"])
-    error_rows = [line for line in result.stdout.splitlines() if "| error: export failed" in line]
+    error_rows = [line for line in stdout.splitlines() if "| error: export failed" in line]
     assert len(error_rows) == 2 and all("| onnxruntime |" in row for row in error_rows)
     assert math.isclose(report["machine"]["peak_gflops_per_s"], report["machine"]["cpu"]["peak_gflops_per_s"])
-
-
-def _in_process(monkeypatch):
-    """run_benchmark in this process: leave pytest's TensorFlow thread pools alone."""
-    monkeypatch.setattr(tf.config.threading, "set_intra_op_parallelism_threads", lambda n: None)
-    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", lambda n: None)
 
 
 @pytest.mark.parametrize("failure", ["bad option", "no worker"])
@@ -239,12 +338,30 @@ def test_failing_jax_child_is_recorded_and_the_run_goes_on(failure, tmp_path, mo
     assert sum("| gast_9 | jax |" in line and "| error: " in line for line in table.splitlines()) == 2
 
 
-def test_device_gpu_without_a_gpu_is_a_clean_error(tmp_path):
+def test_jax_output_mismatch_is_an_error():
+    from skeleton_zoo.benchmark._jax_worker import output_sums
+
+    # The jax child's first output against the TF rows' model on the same input: the same weights pass.
+    model = skeleton_zoo.load("gast_9", channels=16, variant="single_frame")
+    x = (np.random.default_rng(0).standard_normal((1, 9, 17, 2)) * 0.5).astype(np.float32)
+    jobs = [("single_frame_latency", type("Spec", (), {"model": model})(), x, 1, 1)]
+    sums = output_sums(model(x, training=False).numpy())
+    assert measure._jax_output_mismatch(jobs, "single_frame_latency", x, sums) is None
+    assert measure._jax_output_mismatch(jobs, "training_throughput", x, None) is None
+    other = skeleton_zoo.load("gast_9", channels=16, variant="single_frame")  # its own random weights
+    mismatch = measure._jax_output_mismatch(jobs, "single_frame_latency", x,
+                                            output_sums(other(x, training=False).numpy()))
+    assert mismatch.startswith("the jax process's outputs differ from the TF rows'")
+    assert mismatch.endswith("not the same network")
+
+
+def test_device_gpu_without_a_gpu_is_a_clean_error(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    result = _run("--device", "gpu", "--models", "gast_9", "--quick", "--out", str(out))
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert run_command("benchmark", ["benchmark", "--device", "gpu", "--models", "gast_9", "--quick", "--out",
+                                     str(out)]) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert line.startswith("error: --device gpu: TensorFlow sees no GPU")
     assert not out.exists()
 
@@ -253,10 +370,13 @@ def test_plan_backends():
     everything = list(benchmark.BACKENDS)
     assert measure.plan_backends("cpu", everything, []) == (everything, [])
     kept, notes = measure.plan_backends("gpu", everything, ["CPUExecutionProvider"], jax_gpu="no cuda")
-    assert kept == ["keras", "xla"] and len(notes) == 3
+    assert kept == ["keras", "xla", "skip_empty_persons"] and len(notes) == len(everything) - 3  # Keras on GPU:0
     assert all(n.startswith("--device gpu: no ") for n in notes) and "no cuda" in notes[0]
+    # The official and quantised rows are CPU measurements, never the fastest, never compared.
+    assert set(benchmark.report.UNCOMPARED_BACKENDS) == {"official", *benchmark.QUANTIZED_BACKENDS}
+    assert {n.split()[3] for n in notes[3:]} == {"official", *benchmark.QUANTIZED_BACKENDS}
     kept, _ = measure.plan_backends("gpu", everything, ["CUDAExecutionProvider", "CPUExecutionProvider"])
-    assert kept == ["keras", "xla", "jax", "onnxruntime"]
+    assert kept == ["keras", "xla", "jax", "onnxruntime", "skip_empty_persons"]
 
 
 def test_device_gpu_path_with_a_simulated_gpu(tmp_path, monkeypatch):
@@ -280,3 +400,133 @@ def test_device_gpu_path_with_a_simulated_gpu(tmp_path, monkeypatch):
     assert sum(n.startswith("--device gpu: no ") for n in report["notes"]) == 3
     table = benchmark.format_table(report)
     assert "GPUs: GPU:0 Simulated GPU, 80 GiB, compute capability 9.0" in table and "device gpu" in table
+
+
+# The official backend --------------------------------------------------------------------------------------------
+
+def test_official_flag_errors(tmp_path, capsys):
+    # The command: one line naming the flag, exit 1, nothing written (--official-python: an alias).
+    out = tmp_path / "bench.json"
+    missing = tmp_path / "no_such_python"
+    assert run_command("benchmark", ["benchmark", "--models", "gast_9", "--backends", "keras,official",
+                                     "--official-python", str(missing), "--official_source", f"gast={tmp_path}",
+                                     "--out", str(out)]) == 1
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error:")]
+    assert line == (f"error: --official_python: expected an executable Python interpreter with torch, found no "
+                    f"such file ({missing}).")
+    assert not out.exists()
+    # The other checks in process: they run before anything is measured or written.
+    not_executable = tmp_path / "python.txt"
+    not_executable.write_text("")
+    for kwargs, expected in (
+            ({}, "--backends official: expected --official_python PATH (a Python interpreter with torch and numpy), "
+                 "found none."),
+            ({"official_python": str(missing)}, f"--official_python: expected an executable Python interpreter "
+                                                f"with torch, found no such file ({missing})."),
+            ({"official_python": str(not_executable)}, "found a file that is not executable"),
+            ({"official_python": sys.executable, "official_sources": ["gast"]},
+             "--official_source: expected NAME=DIR with NAME one of gast, st_tr, found 'gast'."),
+            ({"official_python": sys.executable, "official_sources": [f"pyskl_x={tmp_path}"]}, "found 'pyskl_x="),
+            ({"official_python": sys.executable, "official_sources": [f"gast={missing}"]},
+             f"--official_source gast={missing}: expected a directory"),
+            ({"official_python": sys.executable, "official_sources": [f"gast={tmp_path}", f"gast={tmp_path}"]},
+             "expected each NAME once, found gast twice")):
+        with pytest.raises(ValueError) as error:
+            benchmark.run_benchmark(["gast_9"], ["keras", "official"], quick=True, out=out, progress=False, **kwargs)
+        assert expected in str(error.value), str(error.value)
+        assert not out.exists()
+
+
+def _python_without_torch(tmp_path) -> str:
+    """This interpreter when it lacks torch, else a wrapper that hides it."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return sys.executable
+    wrapper = tmp_path / "python_without_torch"
+    wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -c \"import sys; sys.modules['torch'] = None; "
+                       f"sys.argv = sys.argv[1:]; exec(open(sys.argv[0]).read())\" \"$@\"\n")
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def test_official_interpreter_without_torch_gives_error_rows(tmp_path, monkeypatch):
+    _in_process(monkeypatch)
+    out = tmp_path / "bench.json"
+    python = _python_without_torch(tmp_path)
+    report = benchmark.run_benchmark(["gast_9"], ["keras", "official"], quick=True, out=out, frames=9, repeats=1,
+                                     overrides={"channels": 16}, progress=False, official_python=python,
+                                     official_sources={"gast": str(tmp_path)})
+    _check_report(report, {("gast_9", "keras", m) for m in GAST_MEASUREMENTS})
+    assert {(e["model"], e["backend"], e["measurement"]) for e in report["errors"]} == {
+        ("gast_9", "official", m) for m in GAST_MEASUREMENTS}
+    assert all("cannot import torch" in e["error"] for e in report["errors"]), report["errors"]
+    assert all(r["official"] is None and r["official_source"] is None for r in report["results"])
+    assert report["settings"]["official"]["python"] == python
+    assert report["settings"]["official"]["sources"]["gast"]["path"] == str(tmp_path.resolve())
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+
+
+
+
+def test_official_for_prefers_the_same_run_row():
+    ctx = measure._Context(report={}, out=None, progress=None, warmup=1, repeats=1, latency_repeats=1, threads={},
+                           reference_ok=dict.fromkeys(benchmark.report.UNITS, True))
+    constant = benchmark.OFFICIAL_REFERENCE["sequence_throughput"]["gast_27"]
+    shape = (1, 1026, 17, 2)
+    assert measure._official_for(ctx, "gast_27", "keras", "sequence_throughput", shape) == (constant,
+                                                                                           "reference_constant")
+    ctx.same_run["gast_27", "sequence_throughput"] = {"value": 1.5, "input_shape": list(shape)}
+    assert measure._official_for(ctx, "gast_27", "keras", "sequence_throughput", shape) == (1.5, "same_run")
+    # Another input shape: not the same measurement; the constant stays the fallback.
+    assert measure._official_for(ctx, "gast_27", "keras", "sequence_throughput", (1, 300, 17, 2))[1] == (
+        "reference_constant")
+    for backend in ("official", "onnxruntime_int8", "tflite_int8"):
+        assert measure._official_for(ctx, "gast_27", backend, "sequence_throughput", shape) == (None, None)
+    ctx.reference_ok["sequence_throughput"] = False
+    assert measure._official_for(ctx, "gast_81", "xla", "sequence_throughput", shape) == (None, None)
+    # The presets the official child has no counterpart of are error rows, named.
+    from skeleton_zoo.benchmark._official_worker import supported
+
+    assert supported("gast_27_causal", "gast") is None and supported("st_tr_temporal_joint", "sttr") is None
+    assert "no official PyTorch counterpart of 'st_tr_2s_joint'" in supported("st_tr_2s_joint", "sttr")
+
+
+@pytest.mark.skipif(not (os.environ.get("SKELETON_ZOO_OFFICIAL_PYTHON") and os.environ.get("SKELETON_ZOO_GAST_SOURCE")),
+                    reason="needs SKELETON_ZOO_OFFICIAL_PYTHON (a Python with torch) and SKELETON_ZOO_GAST_SOURCE "
+                           "(a GAST-Net checkout)")
+def test_official_real_child_on_gast(tmp_path, monkeypatch):
+    _in_process(monkeypatch)
+    report = benchmark.run_benchmark(["gast_9"], ["keras", "official"], quick=True, frames=9, repeats=1,
+                                     overrides={"channels": 16}, progress=False, threads=1,
+                                     official_python=os.environ["SKELETON_ZOO_OFFICIAL_PYTHON"],
+                                     official_sources={"gast": os.environ["SKELETON_ZOO_GAST_SOURCE"]})
+    _check_report(report, {("gast_9", b, m) for b in ("keras", "official") for m in GAST_MEASUREMENTS})
+    assert report["errors"] == []
+    assert report["settings"]["threads"]["official"] == report["settings"]["threads"]["tf_intra"]
+    rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
+    keras = skeleton_zoo.load("gast_9", channels=16)
+    # The official model of the same configuration: the same number of trainable weights (BatchNorms unfolded).
+    assert rows["official", "sequence_throughput"]["official_parameters"] == sum(
+        int(np.prod(w.shape)) for w in keras.trainable_weights)
+    assert all(rows["keras", m]["official_source"] == "same_run" for m in GAST_MEASUREMENTS)
+
+
+# The quantised backends ----------------------------------------------------------------------------------------
+
+def test_quantized_accuracy_of_a_classifier():
+    import types
+
+    logits = np.array([[2.0, 1.0, 0.0], [0.0, 1.0, 0.9], [0.5, 0.0, 0.0]], np.float32)
+    spec = types.SimpleNamespace(task="action_recognition", output_names=("logits",), model=None,
+                                 keras_outputs=lambda x: {"logits": x})
+    shifted = logits + np.array([0.0, 0.0, 0.2], np.float32)  # flips the second clip's top-1 class
+    accuracy = measure._quantized_accuracy(spec, lambda x: {"logits": shifted}, logits)
+    assert accuracy["top1_agreement"] == pytest.approx(2 / 3)
+    assert accuracy["max_logit_diff"] == pytest.approx(0.2) and accuracy["max_abs_diff"] == pytest.approx(0.2)
+    assert accuracy["relative"] == pytest.approx(0.2 / 2.0)
+    assert accuracy["max_abs_error_mm"] is None and accuracy["mean_joint_error_mm"] is None
+    with pytest.raises(ValueError, match="no output logits"):
+        measure._quantized_accuracy(spec, lambda x: {"probabilities": shifted}, logits)

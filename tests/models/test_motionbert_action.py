@@ -84,6 +84,10 @@ def test_official_parity_logits_and_pooled_features(model):
     np.testing.assert_allclose(run(model, official_input(ARRAYS["input"])), ARRAYS["logits_f64"], rtol=0, atol=1e-4)
     # Sample 1's second person is zeros: its (non-zero) representation enters the person mean, as officially.
     assert not np.any(ARRAYS["input"][1, 1]) and np.any(ARRAYS["input"][1, 0])
+    # The per-person stages (inference.empty_persons: it computes that person once) compose to the model.
+    stages, x = model.person_stages(), official_input(ARRAYS["input"])
+    features = run(stages.person_features, stages.prepare(x))
+    np.testing.assert_allclose(run(stages.head, features.reshape(len(x), 2, -1)), ARRAYS["logits"], rtol=0, atol=1e-4)
 
 
 def test_parameter_counts_leave_out_the_unused_backbone_head(model):

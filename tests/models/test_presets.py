@@ -86,6 +86,8 @@ INPUTS = {"gast_27": (2, 30, 17, 2), "st_tr_temporal_joint": (2, 12, 25, 2, 3), 
 
 @pytest.mark.parametrize("name", list(SMALL))
 def test_mixed_precision_round_trips_with_its_policy(name, tmp_path):
+    if keras.backend.backend() == "jax" and registry.get_preset(name).streams:
+        pytest.skip("an ensemble's policy is its streams' (st_tr_temporal_joint runs on JAX)")
     model = skeleton_zoo.load(name, dtype="mixed_bfloat16", **SMALL[name])
     x = np.random.default_rng(0).normal(size=INPUTS[name]).astype("float32")
     restored = assert_keras_round_trip(model, x, tmp_path)

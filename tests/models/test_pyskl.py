@@ -84,6 +84,10 @@ def test_official_parity_scores_and_features(name):
     _close(features.reshape(n, m, *features.shape[1:]).transpose(0, 1, 4, 2, 3), arrays["features"])
     # The zero second person of sample 1 still contributes its (non-zero) features to the mean, as officially.
     assert not np.any(arrays["input"][1, 1]) and np.abs(arrays["features"][1, 1]).max() > 0
+    # The per-person stages (inference.empty_persons: it computes that person once) compose to the model.
+    stages = model.person_stages()
+    features = run(stages.person_features, stages.prepare(x))
+    _close(run(stages.head, features.reshape(n, m, -1)), arrays["scores"])
 
 
 @pytest.mark.parametrize("name", ["ctrgcn_ntu_small", "aagcn_coco_small", "msg3d_coco_small"])
@@ -114,6 +118,7 @@ def test_published_parameter_counts_at_120_classes(preset, layout, key):
     assert _params(skeleton_zoo.load(preset, layout=layout, num_classes=120)) == COUNTS[key]
 
 
+@backend_independent  # the reader and converter (numpy); JAX parity: test_official_parity_scores_and_features
 def test_mmcv_checkpoint_loads_and_converts(tmp_path):
     from skeleton_zoo.weights.convert import convert_checkpoints as convert
 

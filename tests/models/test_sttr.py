@@ -37,6 +37,11 @@ def test_official_parity(name):
     assert np.abs(y - logits).max() <= 1e-4 * np.abs(logits).max()
     # Inference is deterministic (DropConnect only in training).
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(model(x, training=False)), y)
+    # The per-person stages (inference.empty_persons) compose to the model.
+    stages = model.person_stages()
+    features = keras.ops.convert_to_numpy(stages.person_features(stages.prepare(x)))
+    composed = keras.ops.convert_to_numpy(stages.head(features.reshape(x.shape[0], x.shape[3], -1)))
+    assert np.abs(composed - logits).max() <= 1e-4 * np.abs(logits).max()
 
 
 def test_parity_through_load_and_predict():

@@ -299,8 +299,11 @@ def test_train_help_lists_every_flag_with_its_default():
 
 
 def test_evaluate_command_line_pose_lifting(data_dir, tmp_path):
-    training.train(gast_config(tmp_path / "run", data_dir, epochs=1, evaluate=False))
-    result = _run("skeleton_zoo.evaluate", "--model", "gast_9", "--weights", str(tmp_path / "run" / "best.weights.h5"),
+    # A training run's weights file, untrained: the command's subject is the evaluation, not the weights.
+    model = training.build_training_model(gast_config(tmp_path / "run", data_dir), registry.get_preset("gast_9"),
+                                          datasets.dataset_info("human36m/gt", data_dir))
+    model.save_weights(tmp_path / "best.weights.h5")
+    result = _run("skeleton_zoo.evaluate", "--model", "gast_9", "--weights", str(tmp_path / "best.weights.h5"),
                   "--dataset", "human36m/gt", "--data_dir", data_dir, "--downsample", "1", "--option", "channels=16",
                   "--out", str(tmp_path / "eval"))
     assert result.returncode == 0, result.stderr[-3000:]

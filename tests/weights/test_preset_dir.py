@@ -13,6 +13,8 @@ import pytest
 import skeleton_zoo
 from skeleton_zoo.weights import hub, preset_dir
 
+from conftest import backend_independent
+
 FIXTURES = pathlib.Path(__file__).parent.parent / "fixtures"
 X = np.random.default_rng(0).normal(size=(2, 27, 15, 2)).astype("float32")
 
@@ -53,6 +55,7 @@ def test_a_fine_tuned_model_round_trips_with_its_policy_and_layout(fine_tuned, t
         skeleton_zoo.load(str(directory), channels=16)
 
 
+@backend_independent  # files, hashes and URIs; the round trip above runs on both backends
 def test_replaced_weights_are_refused(fine_tuned, tmp_path):
     directory = skeleton_zoo.save_preset(fine_tuned, tmp_path / "p")
     other = skeleton_zoo.save_preset(skeleton_zoo.load("gast_27", channels=8, layout="humaneva15"), tmp_path / "q")
@@ -64,6 +67,7 @@ def test_replaced_weights_are_refused(fine_tuned, tmp_path):
         skeleton_zoo.load(str(directory))
 
 
+@backend_independent  # files, hashes and URIs; the round trip above runs on both backends
 def test_metadata_names_the_catalogue_weights(tmp_path, monkeypatch):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
@@ -75,6 +79,7 @@ def test_metadata_names_the_catalogue_weights(tmp_path, monkeypatch):
     assert metadata["weights"]["metric"] == "MPJPE 46.2 mm" and metadata["options"] == {"channels": "16"}
 
 
+@backend_independent  # files, hashes and URIs; the round trip above runs on both backends
 def test_hf_uri_from_a_local_hub_cache(fine_tuned, tmp_path, monkeypatch):
     from huggingface_hub import constants
 
@@ -90,6 +95,7 @@ def test_hf_uri_from_a_local_hub_cache(fine_tuned, tmp_path, monkeypatch):
         skeleton_zoo.load("hf://someone")
 
 
+@backend_independent  # files, hashes and URIs; the round trip above runs on both backends
 def test_kaggle_uri_and_uploads_go_through_the_hub_libraries(fine_tuned, tmp_path, monkeypatch):
     import huggingface_hub
     import kagglehub

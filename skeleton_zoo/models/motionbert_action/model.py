@@ -19,7 +19,7 @@ from keras import ops
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.formats.motionbert_ntu import INPUT_FEATURES
-from skeleton_zoo.models.common import ShapeCheckedModel, batch_norm, dtype_config, linear_fold
+from skeleton_zoo.models.common import PersonStages, ShapeCheckedModel, batch_norm, dtype_config, linear_fold
 from skeleton_zoo.models.motionbert.model import DSTformer
 from skeleton_zoo.models.sttr.layers import FoldPersons
 from skeleton_zoo.models.sttr.model import _check_skeleton_shape
@@ -49,6 +49,12 @@ class PersonJointFeaturePooling(keras.layers.Layer):
         x = ops.mean(x, axis=1)  # (B * M, V, C)
         x = ops.reshape(x, (-1, self.num_persons, x.shape[1] * x.shape[2]))
         return ops.mean(x, axis=1)
+
+    def person_features(self, x):
+        """The pooling of each person alone: (B * M, T, V, C) -> (B * M, V * C)
+        (`call` is their mean over persons)."""
+        x = ops.mean(x, axis=1)
+        return ops.reshape(x, (-1, x.shape[1] * x.shape[2]))
 
     def compute_output_shape(self, input_shape):
         b, _, v, c = input_shape
@@ -143,6 +149,14 @@ class MotionBERTAction(ShapeCheckedModel):
         """The name of the pooling layer: its output (B, V * dim_rep) is the
         input of the official `head.fc1`."""
         return "pool"
+
+    def person_stages(self) -> PersonStages:
+        """The model cut where persons are separate (`models.common.PersonStages`):
+        `prepare` is the fold, giving [(B * M, T, V, C)]; `person_features`
+        the DSTformer representation and the mean over frames (joints
+        flattened, V * dim_rep); `head` the mean over persons, fc1, bn, relu
+        and fc2."""
+        return PersonStages(self, ("fold_persons",), "pool")
 
     def _batch_norm_folds(self):  # fc1 -> bn; see common.fold_batch_norms
         return [linear_fold(self.get_layer("bn"), self.get_layer("fc1"))]

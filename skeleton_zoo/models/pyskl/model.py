@@ -21,7 +21,7 @@ import keras
 
 from skeleton_zoo import layouts as layouts_lib
 from skeleton_zoo.formats.pyskl import STREAMS
-from skeleton_zoo.models.common import ShapeCheckedModel, batch_norm, dtype_config
+from skeleton_zoo.models.common import PersonStages, ShapeCheckedModel, batch_norm, dtype_config
 from skeleton_zoo.models.pyskl import layers as pyskl_layers
 from skeleton_zoo.models.pyskl.graph import INWARD_EDGES
 from skeleton_zoo.models.sttr.layers import FoldPersons, PersonJointTimePooling
@@ -188,6 +188,14 @@ class GCNRecognizer(ShapeCheckedModel):
     def check_input_shape(self, shape):
         """Raises ValueError unless `shape` fits (batch, frames, V, M, C)."""
         _check_skeleton_shape(self, shape, self.layout.num_joints, self.num_persons, self.in_channels)
+
+    def person_stages(self) -> PersonStages:
+        """The model cut where persons are separate (`models.common.PersonStages`):
+        `prepare` is the "MVC" data BN (per person slot) and the fold, giving
+        [(B * M, T, V, C)]; `person_features` the "VC" data BN (shared by the
+        slots), the backbone and the mean over frames and joints; `head` the
+        mean over persons, dropout and the classifier."""
+        return PersonStages(self, ("fold_persons",), "pool")
 
     def get_config(self):
         return {

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 
 from skeleton_zoo import layouts as layouts_lib
-from skeleton_zoo.models.common import ShapeCheckedModel, batch_norm, dtype_config
+from skeleton_zoo.models.common import PersonStages, ShapeCheckedModel, batch_norm, dtype_config
 from skeleton_zoo.models.sttr import layers as sttr_layers
 
 # (in, out, stride) of the published backbone (official `default_backbone`).
@@ -152,6 +152,16 @@ class STTR(ShapeCheckedModel):
     def check_input_shape(self, shape):
         """Raises ValueError unless `shape` fits (batch, frames, V, M, C)."""
         _check_skeleton_shape(self, shape, self.layout.num_joints, self.num_persons, self.in_channels)
+
+    def person_stages(self) -> PersonStages:
+        """The model cut where persons are separate (`models.common.PersonStages`):
+        `prepare` is data_bn over the (V, M, C) features (per person slot) and
+        the fold, giving [normalised (B * M, T, V, C), raw (B * M, T, V, C)]
+        (the raw input only with `concat_original`, for block 3);
+        `person_features` the stem, blocks and the mean over joints and frames."""
+        concat = self.concat_original and len(self.backbone) > 3  # the raw input joins block 3's
+        folds = ("fold_persons", "fold_raw") if concat else ("fold_persons",)
+        return PersonStages(self, folds, "pool")
 
     def get_config(self):
         return {
