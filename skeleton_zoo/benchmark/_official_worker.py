@@ -93,14 +93,14 @@ MODELS = {
     "sttr": ("st_tr", ("inference_throughput", "training_throughput")),
 }
 _STTR_PRESETS = ("st_tr_spatial_joint", "st_tr_temporal_joint", "st_tr_temporal_agcn_joint")
+# family -> which of its presets the worker builds (the keys of `MODELS`).
+_COVERED = {"gast": _gast, "sttr": _STTR_PRESETS.__contains__}
 
 
 def supported(model: str, family: str) -> str | None:
     """None when the worker has the official counterpart of preset `model`
     (of `family`), else why not (one sentence)."""
-    if family == "gast" and _gast(model):
-        return None
-    if family == "sttr" and model in _STTR_PRESETS:
+    if _COVERED.get(family, lambda name: False)(model):
         return None
     return (f"no official PyTorch counterpart of '{model}' in the benchmark's official backend (it times "
             f"gast_*, {', '.join(_STTR_PRESETS)})")
