@@ -533,9 +533,7 @@ def _jax(ctx, name, preset, jobs, sizes, overrides, folder, flops):
         ctx.report["notes"].append(f"jax: the child process ran on {out['cpus']} CPUs, not the "
                                    f"{ctx.threads.get('jax')} planned.")
         ctx.threads["jax"] = out["cpus"]
-    rows = {r["measurement"]: r for r in out["results"]}
-    failures = {e["measurement"]: e["error"] for e in out["errors"]}
-    work = {measurement: (w, o) for measurement, _, _, w, o in jobs}
+    rows, failures, work = _child_results(out, jobs)
     for measurement in measurements:
         with ctx.step(f"{name} jax: {measurement}"):
             row, x = rows.get(measurement), inputs[measurement]
@@ -595,6 +593,15 @@ def _source_commit(folder) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def _child_results(out: dict, jobs) -> tuple:
+    """A child process's OUT.json (jax or official) -> ({measurement: its
+    result row}, {measurement: its error}, {measurement: (work, outputs) of
+    the parent's job})."""
+    rows = {r["measurement"]: r for r in out["results"]}
+    failures = {e["measurement"]: e["error"] for e in out["errors"]}
+    return rows, failures, {measurement: (w, o) for measurement, _, _, w, o in jobs}
 
 
 def _run_official_worker(job: dict, folder, python: str) -> dict:
@@ -666,9 +673,7 @@ def _official(ctx, name, preset, jobs, overrides, folder, flops):
     if out.get("patches"):
         ctx.report["notes"].append(f"official {name}: patched in memory (the checkout is untouched): "
                                    + "; ".join(out["patches"]) + ".")
-    rows = {r["measurement"]: r for r in out["results"]}
-    failures = {e["measurement"]: e["error"] for e in out["errors"]}
-    work = {measurement: (w, o) for measurement, _, _, w, o in jobs}
+    rows, failures, work = _child_results(out, jobs)
     for measurement in measurements:
         with ctx.step(f"{name} official: {measurement}"):
             row, x = rows.get(measurement), inputs[measurement]
