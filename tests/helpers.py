@@ -40,3 +40,18 @@ def assert_config_complete(obj, x=None):
         np.testing.assert_array_equal(outputs(clone, x), expected)
     assert clone.get_config() == config
     return clone
+
+
+def gradients(fn, args):
+    """Gradients of the scalar fn(*args) with respect to every arg (numpy arrays), on the running backend."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return [np.asarray(g) for g in jax.grad(fn, argnums=tuple(range(len(args))))(*args)]
+    import tensorflow as tf
+
+    args = [tf.constant(a) for a in args]
+    with tf.GradientTape() as tape:
+        tape.watch(args)
+        loss = fn(*args)
+    return [g.numpy() for g in tape.gradient(loss, args)]

@@ -14,7 +14,7 @@ from skeleton_zoo.models.sttr import layers as sttr_layers
 
 from conftest import FIXTURES, backend_independent, load_sttr_fixture, requires_tensorflow
 from conftest import sttr_fixture_model as _fixture_model
-from helpers import assert_config_complete, assert_keras_round_trip
+from helpers import assert_config_complete, assert_keras_round_trip, gradients
 
 SMALL = ["sttr_spatial_joint_small", "sttr_temporal_joint_small", "sttr_temporal_agcn_joint_small",
          "sttr_spatial_kinetics_small", "sttr_temporal_kinetics_bone_small"]
@@ -193,9 +193,11 @@ def test_spatial_partitions_match_official_construction():
     np.testing.assert_allclose(a, expected, atol=1e-7)
 
 
-def test_graph_conv_matches_per_partition_formula():
+@pytest.mark.parametrize("c_in, training", [(3, False), (6, False), (3, True), (6, True)])
+def test_graph_conv_matches_per_partition_formula(c_in, training):
+    """Both orders of the unit (aggregate first: C_in < units or training; project first otherwise)."""
     layer = sttr_layers.GraphConv(5)
-    x = _x((2, 4, 25, 3))
+    x = _x((2, 4, 25, c_in))
     layer(x)
     rng = np.random.default_rng(1)
     layer.set_weights([np.abs(w) if "variance" in v.path else w for v, w in
@@ -204,12 +206,43 @@ def test_graph_conv_matches_per_partition_formula():
     a = skeleton_zoo.layouts.spatial_partitions(skeleton_zoo.get_layout("ntu25")) * mask
     pre_bn = sum(np.einsum("btvc,vw->btwc", x, a[k]) @ kernel[k] + bias[k] for k in range(3))
     bn = layer.bn
+    mean, variance = (keras.ops.convert_to_numpy(bn.moving_mean), keras.ops.convert_to_numpy(bn.moving_variance))
+    if training:
+        mean, variance = pre_bn.mean(axis=(0, 1, 2)), pre_bn.var(axis=(0, 1, 2))
     expected = np.maximum(
-        (pre_bn - keras.ops.convert_to_numpy(bn.moving_mean)) / np.sqrt(keras.ops.convert_to_numpy(bn.moving_variance) + 1e-5) * keras.ops.convert_to_numpy(bn.gamma)
+        (pre_bn - mean) / np.sqrt(variance + 1e-5) * keras.ops.convert_to_numpy(bn.gamma)
         + keras.ops.convert_to_numpy(bn.beta), 0)
     assert np.isfinite(expected).all() and (expected > 0).mean() > 0.2
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=False)), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(x, training=training)), expected, rtol=1e-4, atol=1e-4)
     assert np.all(keras.ops.convert_to_numpy(layer.mask) == mask)  # the mask is applied, never updated in place
+
+
+@pytest.mark.parametrize("drop_connect", [True, False])
+def test_joint_by_joint_attention_gradient_equals_autodiff(drop_connect):
+    """TSA's own backward pass (`_attend_per_joint`) against autodiff of the batched attention, with the same
+    DropConnect mask, including a row whose keys are all dropped."""
+    layer = sttr_layers.TemporalSelfAttention(16, num_heads=2)
+    q, k, v = _x((2, 5, 2, 7, 3), 1), 3 * _x((2, 5, 2, 7, 3), 2), _x((2, 5, 2, 7, 4), 3)  # (B, V, H, L, d)
+    keep = None
+    if drop_connect:
+        keep = np.random.default_rng(4).uniform(size=(2, 5, 2, 1, 7)) < 0.5
+        keep[0, 1, 0] = False
+    probe = _x((2, 5, 2, 7, 4), 5)
+
+    def joint_by_joint(q, k, v):
+        return keras.ops.sum(layer._attend_per_joint(q, k, v, keep) * probe)
+
+    def batched(q, k, v):
+        return keras.ops.sum(keras.ops.matmul(layer._weights(q, k, keep), v) * probe)
+
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(joint_by_joint(q, k, v)),
+                               keras.ops.convert_to_numpy(batched(q, k, v)), rtol=1e-5)
+    ours, autodiff = gradients(joint_by_joint, [q, k, v]), gradients(batched, [q, k, v])
+    for name, a, b in zip("qkv", ours, autodiff):
+        assert np.abs(b).max() > 0.1, name
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max(), err_msg=name)
+    if drop_connect:
+        assert np.all(ours[0][0, 1, 0] == 0)  # no gradient reaches the queries of an all-dropped row
 
 
 def test_temporal_conv_stride_uses_symmetric_padding():
