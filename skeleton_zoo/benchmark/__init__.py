@@ -51,9 +51,12 @@ Opt-in (name them in `--backends`):
   with an official counterpart are passed (GAST-Net: `filter_widths`,
   `channels`, `causal`); another preset or option is an `errors` row and the
   run goes on, as is an interpreter without torch or a missing checkout. The
-  official rows run first for each model: the other rows' `official` /
-  `speedup_vs_official` then come from them (`official_source` "same_run"),
-  at any size. Without a same-run row (no `official` backend, or it failed),
+  official code runs twice for each model, before and after our rows, as the
+  machine's speed drifts over minutes: the official row's value is the
+  median of both rounds' times (`rounds` keeps each), and the other rows'
+  `official` / `speedup_vs_official` come from it (`official_source`
+  "same_run"), at any size, with `speedup_range` against the faster and the
+  slower round (a failed second round is a note; the first round stands). Without a same-run row (no `official` backend, or it failed),
   the constants `report.OFFICIAL_REFERENCE` (measured on 2 cores on other days
   at `REFERENCE_SIZES`, without `--quick` or `--option`) are the fallback,
   `official_source` "reference_constant", marked † in the table: the machine's

@@ -16,7 +16,8 @@ __all__ = ["SCHEMA_VERSION", "OFFICIAL_REFERENCE", "REFERENCE_SIZES", "REFERENCE
 # 2: jax rows, settings.device and threads.jax, machine.gpus, gemm.device, fastest.
 # 3: the official backend (same-run official rows, official_source, settings.official, threads.official) and
 #    the quantised backends (precision, accuracy).
-SCHEMA_VERSION = 3
+# 4: the official code in two rounds, before and after our rows (official rows' rounds, speedup_range).
+SCHEMA_VERSION = 4
 
 # The official PyTorch implementations on 2 CPU cores, at `REFERENCE_SIZES`, measured on other days
 # (the machine's speed varies from day to day): the fallback of rows without a same-run official row,
@@ -136,9 +137,14 @@ def format_table(report: dict) -> str:
             mark, constants = f" {CONSTANT_MARK}", True
         official = f"{_num(r['official'])} {r['unit']}{mark}" if r.get("official") else "-"
         speedup = f"{r['speedup_vs_official']:.2f}×{mark}" if r.get("speedup_vs_official") else "-"
+        if r.get("speedup_range"):
+            speedup += " ({:.2f}–{:.2f})".format(*r["speedup_range"])
+        value = f"{_num(r['value'])} {r['unit']}"
+        if len(r.get("rounds") or ()) > 1:
+            value += " (" + ", ".join(_num(round_["value"]) for round_ in r["rounds"]) + ")"
         per_output = _num(r["flops_per_output"] / 1e9) if r.get("flops_per_output") is not None else "-"
         peak = f"{100 * r['fraction_of_peak']:.1f}%" if r.get("fraction_of_peak") is not None else "-"
-        rows.append((r["model"], r["backend"], _precision(r), r["measurement"], f"{_num(r['value'])} {r['unit']}",
+        rows.append((r["model"], r["backend"], _precision(r), r["measurement"], value,
                      f"{r['p50_ms']:.2f} / {r['p90_ms']:.2f}", official, speedup, per_output,
                      _num(r.get("gflops_per_s")), peak))
     for e in report["errors"]:
@@ -151,6 +157,10 @@ def format_table(report: dict) -> str:
     lines.append("")
     if any(r.get("official_source") == "same_run" for r in report["results"]):
         lines.append("official PyTorch without a mark: the official rows of this run (same input, same threads).")
+    if any(len(r.get("rounds") or ()) > 1 for r in report["results"]):
+        lines.append("The official code ran before and after our rows: its value is the median of both rounds' times "
+                     "(each round's value in brackets); × official in brackets: against the faster and the slower "
+                     "round.")
     if constants:
         lines.append(f"{CONSTANT_MARK} Not measured in this run: the official PyTorch figure measured on "
                      f"{REFERENCE_THREADS} cores on another day (`report.OFFICIAL_REFERENCE`); the machine's speed "

@@ -52,8 +52,10 @@ def _check_report(report, expected):
             assert r["flops"] is None and r["gflops_per_s"] is None and r["official"] is None
             continue
         assert r["value"] > 0 and r["flops"] > 0 and r["flops_per_output"] > 0
-        assert len(r["times_s"]) == (report["settings"]["latency_repeats"] if r["measurement"] == "single_frame_latency"
-                                     else report["settings"]["repeats"])
+        rounds = len(r["rounds"]) if r["backend"] == "official" else 1  # official: before and after ours
+        assert len(r["times_s"]) == rounds * (report["settings"]["latency_repeats"]
+                                              if r["measurement"] == "single_frame_latency"
+                                              else report["settings"]["repeats"])
         assert r["gflops_per_s"] == pytest.approx(r["flops"] / r["median_s"] / 1e9, rel=1e-6)
         peak = report["machine"]["peak_gflops_per_s"]
         assert r["fraction_of_peak"] == (pytest.approx(r["gflops_per_s"] / peak, rel=1e-6) if peak else None)
@@ -87,7 +89,8 @@ def _check_jax_rows(report):
 
 
 # The official child, faked: fixed timings for every measurement of the job, 0.25 s per call (a latency:
-# 0.004 s). Run as the worker script (argv: JOB OUT) or as the interpreter (argv: WORKER JOB OUT).
+# 0.004 s) in the first round, twice that in the second (the machine slowed down). Run as the worker script
+# (argv: JOB OUT) or as the interpreter (argv: WORKER JOB OUT).
 FAKE_OFFICIAL_WORKER = """
 import json, sys
 import numpy as np
@@ -95,7 +98,7 @@ job = json.load(open(sys.argv[-2]))
 results = []
 for m in job["measurements"]:
     n = job["latency_repeats"] if m == "single_frame_latency" else job["repeats"]
-    t = 0.004 if m == "single_frame_latency" else 0.25
+    t = (0.004 if m == "single_frame_latency" else 0.25) * (1 + job["round"])
     results.append({"measurement": m, "times_s": [t] * n, "input_shape": list(np.load(job["inputs"][m]).shape),
                     "parameters": 123})
 json.dump({"versions": {"python": "3", "torch": "fake", "numpy": np.__version__}, "threads": job["threads"],
@@ -160,7 +163,11 @@ def test_cli_official_rows_are_the_same_run_comparison(cli_run):
     rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
     official_sequence = rows["official", "sequence_throughput"]
     official_single = rows["official", "single_frame_latency"]
-    assert official_sequence["value"] == pytest.approx(21 / 0.25) and official_single["value"] == pytest.approx(4.0)
+    # Two rounds, before and after ours: the value is of the pooled times, each round's kept.
+    assert [r["value"] for r in official_sequence["rounds"]] == pytest.approx([21 / 0.25, 21 / 0.5])
+    assert [r["value"] for r in official_single["rounds"]] == pytest.approx([4.0, 8.0])
+    assert official_sequence["value"] == pytest.approx(21 / 0.375) and official_single["value"] == pytest.approx(6.0)
+    assert official_sequence["times_s"] == [t for r in official_sequence["rounds"] for t in r["times_s"]]
     assert official_sequence["official_parameters"] == 123
     for (backend, measurement), ours in rows.items():
         official = rows["official", measurement]
@@ -172,11 +179,18 @@ def test_cli_official_rows_are_the_same_run_comparison(cli_run):
         expected = (official["value"] / ours["value"] if measurement == "single_frame_latency"
                     else ours["value"] / official["value"])
         assert ours["speedup_vs_official"] == pytest.approx(expected, rel=1e-12)
+        rounds = [r["value"] for r in official["rounds"]]
+        expected_range = sorted(official_value / ours["value"] if measurement == "single_frame_latency"
+                                else ours["value"] / official_value for official_value in rounds)
+        assert ours["speedup_range"] == pytest.approx(expected_range, rel=1e-12)
+        assert expected_range[0] < ours["speedup_vs_official"] < expected_range[1]
     official = report["settings"]["official"]
     assert official["versions"]["torch"] == "fake" and official["python"].endswith("fake_official_python")
     assert list(official["sources"]) == ["gast"]
     assert any(n.startswith("official gast_9: patched in memory") and "fake patch" in n for n in report["notes"])
     assert "official PyTorch without a mark: the official rows of this run" in result.stdout
+    assert "ran before and after our rows" in result.stdout
+    assert "| gast_9 | official | float32 | sequence_throughput | 56.0 frames/s (84.0, 42.0) |" in result.stdout
     assert "†" not in result.stdout
     # A row compared with a reference constant is marked, with its footnote.
     constant = dict(rows["keras", "sequence_throughput"], official_source="reference_constant")
@@ -469,6 +483,30 @@ def test_official_interpreter_without_torch_gives_error_rows(tmp_path, monkeypat
     assert json.loads(out.read_text()) == json.loads(json.dumps(report))
 
 
+
+
+def test_official_second_round_failing_keeps_the_first(tmp_path, monkeypatch):
+    """The official child fails after our rows: a note, and the comparison stays with the first round."""
+    _in_process(monkeypatch)
+    worker = tmp_path / "fake_official.py"
+    worker.write_text("import json, sys\nif json.load(open(sys.argv[-2]))['round']:\n    sys.exit('slow day')\n"
+                      + FAKE_OFFICIAL_WORKER)
+    python = tmp_path / "fake_official_python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{worker}" "$@"\n')
+    python.chmod(0o755)
+    report = benchmark.run_benchmark(["gast_9"], ["keras", "official"], quick=True, frames=9, repeats=1,
+                                     overrides={"channels": 16}, progress=False, official_python=str(python),
+                                     official_sources={"gast": str(tmp_path)})
+    _check_report(report, {("gast_9", b, m) for b in ("keras", "official") for m in GAST_MEASUREMENTS})
+    assert report["errors"] == []
+    rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
+    assert rows["official", "sequence_throughput"]["value"] == pytest.approx(9 / 0.25)
+    assert len(rows["official", "sequence_throughput"]["rounds"]) == 1
+    for measurement in GAST_MEASUREMENTS:
+        ours = rows["keras", measurement]
+        assert ours["official"] == rows["official", measurement]["value"] and "speedup_range" not in ours
+        assert any(n.startswith(f"official gast_9 {measurement}: the second round") and "slow day" in n
+                   for n in report["notes"]), report["notes"]
 
 
 def test_official_for_prefers_the_same_run_row():
