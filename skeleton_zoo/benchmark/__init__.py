@@ -162,7 +162,8 @@ float32 N x N `tf.matmul` (N = 2048, 10 repeats, quick 5);
 `fraction_of_gemm` is relative to it.
 
 Threads: `--threads` (0: every CPU of the process) sets TensorFlow's intra-op
-pool (inter-op: 1, before any TF op runs), ONNX Runtime's
+and inter-op pools (before any TF op runs: TensorFlow's default for every
+core, as the zoo's commands run), ONNX Runtime's
 `intra_op_num_threads` (inter-op 1) and LiteRT's `num_threads`, and pins the
 jax process to that many of this process's CPUs (`sched_setaffinity`: XLA
 sizes its CPU thread pool by the schedulable CPUs and has no thread-count

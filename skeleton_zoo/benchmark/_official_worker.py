@@ -61,6 +61,7 @@ status is 0 whenever OUT.json was written.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -114,6 +115,9 @@ def _stub(name: str, **attributes) -> bool:
     if name in sys.modules or importlib.util.find_spec(name) is not None:
         return False
     module = types.ModuleType(name)
+    # A spec, as an imported module has: importlib.util.find_spec raises on a module without one (torch's
+    # optimizers ask it for tqdm).
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None)
     module.__dict__.update(attributes)
     sys.modules[name] = module
     return True

@@ -260,6 +260,13 @@ def configure_threads(threads: int) -> tuple[dict, list]:
     """Sets TensorFlow's thread pools (before any TF op runs); returns the
     counts in effect for every runtime and notes.
 
+    TensorFlow gets N intra-op and N inter-op threads, its default when N
+    is every core (what `train`, `classify` and `lift` run with): independent
+    ops run side by side on the same N cores. Training T-TR, whose backward
+    pass has many small independent products (the attention joint by joint,
+    each GEMM's two gradients), an inter-op pool of 1 was 1.3-1.4x slower on
+    2 cores; S-TR and inference were level.
+
     ONNX Runtime and LiteRT take `threads` as they are created. The jax
     child process runs on min(threads, cores) CPUs of this process
     (`sched_setaffinity`: XLA sizes its CPU thread pool by the schedulable
@@ -271,7 +278,7 @@ def configure_threads(threads: int) -> tuple[dict, list]:
     notes = []
     try:
         tf.config.threading.set_intra_op_parallelism_threads(n)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
     except RuntimeError as error:  # TensorFlow already ran ops in this process
         notes.append(f"TensorFlow thread pools were already initialised ({error}); TF runs with the "
                      f"counts shown.")

@@ -134,7 +134,7 @@ def test_cli_gast_all_backends(cli_run):
     assert report["errors"] == []
     settings = report["settings"]
     cores = len(os.sched_getaffinity(0))
-    assert settings["threads"] == {"tf_intra": cores, "tf_inter": 1, "jax": cores, "onnxruntime": cores,
+    assert settings["threads"] == {"tf_intra": cores, "tf_inter": cores, "jax": cores, "onnxruntime": cores,
                                    "tflite": cores, "official": cores}
     assert settings["device"] == "cpu" and report["machine"]["gpus"] is None
     assert (settings["quick"], settings["frames"], settings["warmup"], settings["options"]) == (True, 21, 1,
@@ -507,6 +507,23 @@ def test_official_second_round_failing_keeps_the_first(tmp_path, monkeypatch):
         assert ours["official"] == rows["official", measurement]["value"] and "speedup_range" not in ours
         assert any(n.startswith(f"official gast_9 {measurement}: the second round") and "slow day" in n
                    for n in report["notes"]), report["notes"]
+
+
+def test_official_worker_stubs_have_a_spec():
+    """A module the official code imports but never uses is stubbed; torch's optimizers then ask
+    importlib.util.find_spec for it, which raises on a module without a spec."""
+    import importlib.util
+
+    from skeleton_zoo.benchmark import _official_worker
+
+    name = "skeleton_zoo_unimportable_stub"
+    sys.modules.pop(name, None)
+    try:
+        assert _official_worker._stub(name, marker=1)
+        assert importlib.util.find_spec(name).name == name and sys.modules[name].marker == 1
+    finally:
+        sys.modules.pop(name, None)
+    assert not _official_worker._stub("json")  # importable: left alone
 
 
 def test_official_for_prefers_the_same_run_row():

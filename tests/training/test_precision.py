@@ -14,6 +14,8 @@ import skeleton_zoo
 from skeleton_zoo.models.sttr.layers import TemporalSelfAttention
 from skeleton_zoo.training import precision, trainer as training
 
+from helpers import gradients
+
 SMALL_BACKBONE = [[16, 16, 1], [16, 32, 2]]  # the second block attends in time (T-TR)
 
 
@@ -102,3 +104,30 @@ def test_temporal_attention_with_every_key_dropped_stays_finite_in_float16():
     assert np.isfinite(weights).all()
     row_sums = weights.sum(-1)
     assert np.any(row_sums == 0) and np.allclose(row_sums[row_sums > 0], 1, atol=2e-3)
+
+
+def test_joint_by_joint_attention_in_float16_with_nearly_empty_rows():
+    """The per-joint attention keeps U = P / (kept mass + 1e-8), whose dropped entries pass float16's range
+    when a row keeps almost nothing: its float16 outputs and gradients stay finite and match float32's."""
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.normal(size=(2, 3, 2, 6, 4)).astype("float32") for _ in range(3))  # (B, V, H, L, d)
+    k[0, 1, 0, 0] *= 30  # a peaked row, whose peak key is dropped below: kept mass ~ 1e-12
+    q[0, 1, 0] = k[0, 1, 0, 0] / 8
+    keep = rng.uniform(size=(2, 3, 2, 1, 6)) < 0.5
+    keep[0, 1, 0, 0] = [False, True, True, True, True, True]
+    keep[1, 2, 1, 0] = False  # every key dropped
+    probe = rng.normal(size=(2, 3, 2, 6, 4)).astype("float32")
+    results = {}
+    for dtype in ("float32", "mixed_float16"):
+        layer = TemporalSelfAttention(8, num_heads=2, dtype=dtype)
+        compute = layer.compute_dtype
+
+        def loss(q, k, v):
+            out = layer._attend_per_joint(*(keras.ops.cast(t, compute) for t in (q, k, v)), keep)
+            return keras.ops.sum(keras.ops.cast(out, "float32") * probe)
+
+        results[dtype] = [keras.ops.convert_to_numpy(loss(q, k, v))] + gradients(loss, [q, k, v])
+    for ours, reference in zip(results["mixed_float16"], results["float32"]):
+        ours = np.asarray(ours, "float32")
+        assert np.isfinite(ours).all()
+        np.testing.assert_allclose(ours, reference, rtol=0.05, atol=0.02 * np.abs(reference).max())

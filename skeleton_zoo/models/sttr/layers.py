@@ -338,20 +338,15 @@ class _SelfAttentionBase(keras.layers.Layer):
         shape = ops.shape(k)
         return keras.random.uniform((*shape[:-2], 1, shape[-2]), seed=self.seed_generator) < 0.5
 
-    def _weights(self, q, k, keep, with_parts=False):
+    def _weights(self, q, k, keep):
         """(..., H, L, L) weights in the variables' dtype (float32 under mixed precision, as torch's autocast
-        runs softmax): float16 rounds the 1e-8 to 0, and a row whose keys are all dropped would become 0 / 0.
-        With `with_parts`, also the softmax P before DropConnect and each row's 1e-8 / (kept mass + 1e-8)
-        (None without DropConnect), which the per-joint backward pass uses."""
+        runs softmax): float16 rounds the 1e-8 to 0, and a row whose keys are all dropped would become 0 / 0."""
         scores = ops.matmul(q, ops.swapaxes(k, -1, -2))
-        probabilities = weights = ops.softmax(ops.cast(scores, self.variable_dtype), axis=-1)
-        epsilon_share = None
+        weights = ops.softmax(ops.cast(scores, self.variable_dtype), axis=-1)
         if keep is not None:
             weights = weights * ops.cast(keep, weights.dtype)
-            denominator = ops.sum(weights, axis=-1, keepdims=True) + 1e-8
-            weights = weights / denominator
-            epsilon_share = 1e-8 / denominator
-        return (weights, probabilities, epsilon_share) if with_parts else weights
+            weights = weights / (ops.sum(weights, axis=-1, keepdims=True) + 1e-8)
+        return weights
 
     def _attend_per_joint(self, q, k, v, keep, own_gradient=True):
         """Attention joint by joint, with its own backward pass.
@@ -366,22 +361,24 @@ class _SelfAttentionBase(keras.layers.Layer):
 
         Returns:
             (B, V, H, L, d_v) attention outputs, the same numbers as one
-            batched attention. Each joint's (B, H, L, L) weights are made,
-            renormalised and used while they are in the cache (TSA's maps
-            over frames are too big for it). The backward pass reuses the
-            forward's weights W (and softmax P): with G = dO V^T,
+            batched attention. Each joint's (B, H, L, L) map is made and used
+            while it is in the cache (TSA's maps over frames are too big for
+            it), and it is the only L x L tensor kept for the backward pass.
+            With the softmax P and the kept keys k (a 0 / 1 row), the weights
+            W = P o k / (P k^T + 1e-8) are U o k with U = P / (P k^T + 1e-8),
+            so the map kept is U, and the mask goes on the small operands:
+            W V = U (k^T o V). The backward pass, with O = W V:
 
-                dS = W o (G - c) - P o c e,  c = rowsum(G o W),
-                dQ = dS K,  dK = dS^T Q,  dV = W^T dO,
+                dS = U o (dO (k^T o V)^T - c (k + 1e-8)),  c = rowsum(dO o O),
+                dQ = dS K,  dK = dS^T Q,  dV = k^T o (U^T dO),
 
-            the softmax and the DropConnect renormalisation in one step,
-            which autodiff takes in about ten passes over the maps. e is the
-            renormalisation epsilon's share, 1e-8 / (kept mass + 1e-8), 0 in
-            float32 unless a row keeps almost no probability (no DropConnect:
-            W = P and no e term). The
-            transposed products are written as the transpose of a product
-            with the small operand transposed: a transposed (L, L) operand
-            makes the CPU's batched matmul 2-3x slower.
+            the softmax and the DropConnect renormalisation in one step (c is
+            rowsum(dW o W), taken on (L, d) tensors), three passes over the
+            map where autodiff takes about ten. Without DropConnect, U = P
+            and dS = P o (dO V^T - c). The transposed products are written as
+            the transpose of a product with the small operand transposed: a
+            transposed (L, L) operand makes the CPU's batched matmul 2-3x
+            slower.
         """
         joints = q.shape[1]
         dtype = q.dtype
@@ -390,22 +387,32 @@ class _SelfAttentionBase(keras.layers.Layer):
             return ops.split(t, joints, axis=1)
 
         def attend(q, k, v, *keep):
-            qs, ks, vs = split(q), split(k), split(v)
-            masks = split(keep[0]) if keep else [None] * joints
-            parts = [self._weights(qj, kj, mj, with_parts=True) for qj, kj, mj in zip(qs, ks, masks)]
-            out = ops.concatenate([ops.matmul(ops.cast(w, dtype), vj) for (w, _, _), vj in zip(parts, vs)], axis=1)
+            qs, ks = split(q), split(k)
+            kept = [ops.swapaxes(m, -1, -2) for m in split(keep[0])] if keep else [None] * joints  # (B, 1, H, L, 1)
+            maps, values, outs = [], [], []
+            for qj, kj, vj, mj in zip(qs, ks, split(v), kept):
+                u = ops.softmax(ops.cast(ops.matmul(qj, ops.swapaxes(kj, -1, -2)), self.variable_dtype), axis=-1)
+                w = u
+                if mj is not None:
+                    u = w = u / (ops.matmul(u, mj) + 1e-8)
+                    vj = vj * ops.cast(mj, dtype)
+                    if dtype != u.dtype:  # U's dropped entries can pass float16's range: compute with W itself
+                        w = u * ops.swapaxes(mj, -1, -2)
+                w = ops.cast(w, dtype)
+                maps.append((u, w))
+                values.append(vj)
+                outs.append(ops.matmul(w, vj))
 
             def grad(*args, upstream=None):
                 if upstream is None:
                     (upstream,) = args
                 dq, dk_t, dv_t = [], [], []  # dK^T, dV^T per joint: one transpose each at the end
-                for (w, p, epsilon_share), qj, kj, vj, doj in zip(parts, qs, ks, vs, split(upstream)):
-                    dv_t.append(ops.matmul(ops.swapaxes(doj, -1, -2), ops.cast(w, dtype)))
-                    g = ops.cast(ops.matmul(doj, ops.swapaxes(vj, -1, -2)), w.dtype)  # dL/dW
-                    c = ops.sum(g * w, axis=-1, keepdims=True)
-                    ds = w * (g - c)  # dL/dS
-                    if epsilon_share is not None:
-                        ds = ds - p * (c * epsilon_share)
+                for (u, w), qj, kj, vj, mj, oj, doj in zip(maps, qs, ks, values, kept, outs, split(upstream)):
+                    dv_tj = ops.matmul(ops.swapaxes(doj, -1, -2), w)
+                    dv_t.append(dv_tj if mj is None else dv_tj * ops.cast(ops.swapaxes(mj, -1, -2), dtype))
+                    g = ops.cast(ops.matmul(doj, ops.swapaxes(vj, -1, -2)), u.dtype)  # k o dL/dW
+                    c = ops.sum(ops.cast(doj, u.dtype) * ops.cast(oj, u.dtype), axis=-1, keepdims=True)
+                    ds = u * (g - (c if mj is None else c * (ops.swapaxes(mj, -1, -2) + 1e-8)))  # dL/dS
                     ds = ops.cast(ds, dtype)
                     dq.append(ops.matmul(ds, kj))
                     dk_t.append(ops.matmul(ops.swapaxes(qj, -1, -2), ds))
@@ -413,7 +420,7 @@ class _SelfAttentionBase(keras.layers.Layer):
                          *(ops.swapaxes(ops.concatenate(t, axis=1), -1, -2) for t in (dk_t, dv_t)))
                 return grads + tuple(ops.zeros_like(m) for m in keep)
 
-            return out, grad
+            return ops.concatenate(outs, axis=1), grad
 
         args = (q, k, v) if keep is None else (q, k, v, ops.cast(keep, self.variable_dtype))
         return ops.custom_gradient(attend)(*args) if own_gradient else attend(*args)[0]
