@@ -114,9 +114,8 @@ class _Context:
         return tf.device("/GPU:0")
 
     def error(self, model, backend, measurement, error):
-        message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
         self.report["errors"].append({"model": model, "backend": backend, "measurement": measurement,
-                                      "error": message})
+                                      "error": _error_message(error)})
         self.save()
 
     @contextlib.contextmanager
@@ -149,6 +148,24 @@ def _speedup(measurement, ours, official) -> float:
     return official / ours if measurement in LATENCY_MEASUREMENTS else ours / official
 
 
+def _timing_fields(ctx: _Context, measurement, times, work, flops) -> dict:
+    """A row's figures from its times (s): value (work / median, or the p50 in
+    ms for a latency), median_s, p50_ms, p90_ms, times_s, and with `flops`
+    (per call, or None) its GFLOP/s and fractions of the peak and the GEMM
+    ceiling."""
+    times = [float(t) for t in times]
+    median = float(np.median(times))
+    p50, p90 = (float(np.percentile(times, q)) * 1e3 for q in (50, 90))
+    machine = ctx.report["machine"]
+    gflops = flops / median / 1e9 if flops else None
+    peak = machine.get("peak_gflops_per_s")
+    gemm = (machine.get("gemm") or {}).get("gflops_per_s")
+    return {"value": p50 if measurement in LATENCY_MEASUREMENTS else work / median, "median_s": median,
+            "p50_ms": p50, "p90_ms": p90, "times_s": times, "gflops_per_s": gflops,
+            "fraction_of_peak": gflops / peak if gflops is not None and peak else None,
+            "fraction_of_gemm": gflops / gemm if gflops is not None and gemm else None}
+
+
 def _result(ctx: _Context, model, backend, measurement, times, work, input_shape, flops, outputs,
             precision="float32", accuracy=None) -> dict:
     """Appends one result row and returns it. work: frames or clips per call (latency: 1).
@@ -158,28 +175,17 @@ def _result(ctx: _Context, model, backend, measurement, times, work, input_shape
         accuracy: quantised rows: their accuracy cost against float32 (see
             `_quantized_accuracy`); None otherwise.
     """
-    times = [float(t) for t in times]
-    median = float(np.median(times))
-    p50, p90 = (float(np.percentile(times, q)) * 1e3 for q in (50, 90))
-    latency = measurement in LATENCY_MEASUREMENTS
-    value = p50 if latency else work / median
-    machine = ctx.report["machine"]
-    gflops = flops["total"] / median / 1e9 if flops else None
-    peak = machine.get("peak_gflops_per_s")
-    gemm = (machine.get("gemm") or {}).get("gflops_per_s")
+    timing = _timing_fields(ctx, measurement, times, work, flops["total"] if flops else None)
     official, source = _official_for(ctx, model, backend, measurement, input_shape)
-    speedup = _speedup(measurement, value, official) if official else None
+    speedup = _speedup(measurement, timing["value"], official) if official else None
     row = {
         "model": model, "backend": backend, "measurement": measurement, "unit": UNITS[measurement],
-        "value": value, "median_s": median, "p50_ms": p50, "p90_ms": p90, "times_s": times,
+        **timing,
         "input_shape": [int(d) for d in input_shape],
         "flops": flops["total"] if flops else None,
         "flops_per_output": flops["total"] / outputs if flops else None,
         "flops_method": flops["method"] if flops else None,
         "flops_by_op": flops["by_op"] if flops else None,
-        "gflops_per_s": gflops,
-        "fraction_of_peak": gflops / peak if gflops is not None and peak else None,
-        "fraction_of_gemm": gflops / gemm if gflops is not None and gemm else None,
         "official": official, "speedup_vs_official": speedup, "official_source": source,
         "precision": precision, "accuracy": accuracy,
     }
@@ -722,10 +728,13 @@ def _official(ctx, name, preset, jobs, overrides, folder, flops, round_index=0):
                 ctx.same_run[name, measurement] = {"value": result["value"], "input_shape": result["input_shape"]}
 
 
+def _error_message(error) -> str:
+    return error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+
+
 def _official_round_failed(ctx, name, measurement, error):
-    message = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
     ctx.report["notes"].append(f"official {name} {measurement}: the second round (after our rows) failed, so the "
-                               f"comparison is with the first round only: {message}")
+                               f"comparison is with the first round only: {_error_message(error)}")
     ctx.save()
 
 
@@ -733,23 +742,12 @@ def _pool_official_round(ctx, official_row, times):
     """Adds a second round's `times` to an official row (value, median, p50 /
     p90, GFLOP/s: of the pooled times) and recomputes the comparison of this
     run's rows of the same model and measurement with it."""
-    times = [float(t) for t in times]
-    measurement = official_row["measurement"]
-    latency = measurement in LATENCY_MEASUREMENTS
+    measurement, flops = official_row["measurement"], official_row["flops"]
     work = official_row["value"] * official_row["median_s"]  # clips or frames per call (throughput)
-    official_row["rounds"].append({"value": float(np.percentile(times, 50)) * 1e3 if latency
-                                   else work / float(np.median(times)), "times_s": times})
-    pooled = [t for r in official_row["rounds"] for t in r["times_s"]]
-    median = float(np.median(pooled))
-    official_row.update(times_s=pooled, median_s=median, p50_ms=float(np.percentile(pooled, 50)) * 1e3,
-                        p90_ms=float(np.percentile(pooled, 90)) * 1e3)
-    official_row["value"] = official_row["p50_ms"] if latency else work / median
-    if official_row["flops"]:
-        gflops = official_row["flops"] / median / 1e9
-        machine = ctx.report["machine"]
-        peak, gemm = machine.get("peak_gflops_per_s"), (machine.get("gemm") or {}).get("gflops_per_s")
-        official_row.update(gflops_per_s=gflops, fraction_of_peak=gflops / peak if peak else None,
-                            fraction_of_gemm=gflops / gemm if gemm else None)
+    this_round = _timing_fields(ctx, measurement, times, work, flops)
+    official_row["rounds"].append({"value": this_round["value"], "times_s": this_round["times_s"]})
+    official_row.update(_timing_fields(ctx, measurement, [t for r in official_row["rounds"] for t in r["times_s"]],
+                                       work, flops))
     model = official_row["model"]
     ctx.same_run[model, measurement]["value"] = official_row["value"]
     values = [r["value"] for r in official_row["rounds"]]
