@@ -36,19 +36,21 @@ Opt-in (name them in `--backends`):
   of the same run (`_official_worker`, run as a script by `--official_python`,
   an interpreter with torch and numpy; it imports nothing else of ours) from
   an untouched checkout of the official repository (`--official_source
-  NAME=DIR`, repeatable: `gast` GAST-Net, `st_tr` ST-TR), on the same input
-  arrays, at the same thread count (`torch.set_num_threads(threads)`, interop
-  1). What a CPU run of the official code needs (ST-TR's `.cuda()` calls and
-  in-place dropout, unused imports) is patched in memory and listed in
-  `notes`. GAST-Net (`gast_*`): `sequence_throughput` with its
-  layer-by-layer `SpatioTemporalModel` on the same padded clip,
-  `single_frame_latency` with its strided `SpatioTemporalModelOptimized1f`
-  on one receptive field; ST-TR (`st_tr_spatial_joint`,
-  `st_tr_temporal_joint`, `st_tr_temporal_agcn_joint`): inference in eval mode
-  under `no_grad`, and a training step (forward, cross-entropy, backward, SGD
-  Nesterov momentum 0.9, lr 0.1, weight decay 1e-4); the clips are
-  transposed to its (N, C, T, V, M) layout before the timing. Only `--option`s
-  with an official counterpart are passed (GAST-Net: `filter_widths`,
+  NAME=DIR`, repeatable: `gast` GAST-Net, `videopose3d` VideoPose3D, `st_tr`
+  ST-TR), on the same input arrays, at the same thread count
+  (`torch.set_num_threads(threads)`, interop 1). Each family's official
+  model is built by the `official_benchmark.py` of its folder, which the
+  child loads by path. What a CPU run of the official code needs (ST-TR's
+  `.cuda()` calls and in-place dropout, unused imports) is patched in memory
+  and listed in `notes`. GAST-Net (`gast_*`) and VideoPose3D
+  (`videopose3d_*`): `sequence_throughput` with the layer-by-layer model on
+  the same padded clip, `single_frame_latency` with the strided one on one
+  receptive field; ST-TR (`st_tr_spatial_joint`, `st_tr_temporal_joint`,
+  `st_tr_temporal_agcn_joint`): inference in eval mode under `no_grad`, and
+  a training step (forward, cross-entropy, backward, SGD Nesterov momentum
+  0.9, lr 0.1, weight decay 1e-4); the clips are transposed to its
+  (N, C, T, V, M) layout before the timing. Only `--option`s with an
+  official counterpart are passed (GAST-Net, VideoPose3D: `filter_widths`,
   `channels`, `causal`); another preset or option is an `errors` row and the
   run goes on, as is an interpreter without torch or a missing checkout. The
   official code runs twice for each model, before and after our rows, as the

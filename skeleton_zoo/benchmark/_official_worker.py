@@ -14,37 +14,20 @@ JOB.json: {"model", "family", "config" (the preset's configuration with the
 "repeats", "latency_repeats", "threads", "inputs" ({measurement: .npy path},
 the parent's input arrays)}; or {"probe": true}: only the versions.
 
-The official modules are imported from the untouched checkout: its folder
-goes first on `sys.path`, and what a CPU run needs is patched in memory,
-never in the files (each patch applied is listed in OUT.json's "patches"):
+Each covered family has an `official_benchmark.py` in its folder
+(skeleton_zoo/models/<family>/), loaded here by path: `FAMILY`, `SOURCE`
+(the --official_source NAME) and `SOURCE_HELP`, `MEASUREMENTS` (what it
+times), `covers(preset)` and `COVERED` (which presets, in words), and
+`build(job, measurement, patches, worker)` -> (run(x), x or None, model),
+given this module as `worker`. Covered now: GAST-Net (`gast_*`), VideoPose3D
+(`videopose3d_*`) and ST-TR (S-TR, T-TR, T-TR-agcn on joints); each file
+says what it builds and patches.
 
-- `Tensor.cuda` is the identity (ST-TR moves its adjacency matrices with
-  `.cuda(x.get_device())`, which fails on a CPU tensor);
-- `nn.Dropout(inplace=True)` modules run out of place (ST-TR drops out a
-  ReLU output in place, which PyTorch >= 2 autograd refuses in training);
-- modules the model files import but do not use are stubbed when missing
-  (GAST-Net: `torchsummary`; ST-TR: `tqdm`, and the `st_gcn` package
-  `__init__`, which imports the data feeders and torchvision, is skipped);
-- GAST-Net's adjacency matrix is computed here with numpy, as its
-  `common.graph_utils.adj_mx_from_skeleton(..., sparse=False)` computes it
-  (that module needs scipy): the Human3.6M 17-joint skeleton, symmetric,
-  self-loops, row-normalised.
-
-Models (`MODELS`): GAST-Net (`gast_*`, source "gast"):
-`sequence_throughput` with `model.gast_net.SpatioTemporalModel` (the
-layer-by-layer dilated network) on the parent's padded clip (1, T, 17, 2),
-`single_frame_latency` with `SpatioTemporalModelOptimized1f` (strided) on
-one receptive field (1, rf, 17, 2); dropout 0.05 as the official inference
-script. ST-TR (`st_tr_spatial_joint`, `st_tr_temporal_joint`,
-`st_tr_temporal_agcn_joint`, source "st_tr", the repository root or its
-`code/` folder): `st_gcn.net.st_gcn.Model` with the repository's NTU-60
-configuration of the stream; the parent's (N, T, V, M, C) clips are
-transposed to the official (N, C, T, V, M) layout (contiguous) before the
-timing. `inference_throughput`: eval mode under `torch.no_grad()`;
-`training_throughput`: train mode, forward, `F.cross_entropy` on seeded
-random labels, backward and `torch.optim.SGD(lr=0.1, momentum=0.9,
-nesterov=True, weight_decay=1e-4)` (the repository's recipe). Weights are
-PyTorch's default initialisation (`torch.manual_seed(0)`).
+The official modules are imported from the untouched checkout; what a CPU
+run needs is patched in memory, never in the files (each patch applied is
+listed in OUT.json's "patches"; the helpers below: `stub`, `cpu_patches`,
+`out_of_place_dropout`). Weights are PyTorch's default initialisation
+(`torch.manual_seed(0)` before each build).
 
 Every timed call goes from the numpy input to a numpy output (inference) or
 to the loss as a Python float (training), as the parent's rows; `warmup`
@@ -72,45 +55,42 @@ import types
 
 __all__ = ["MODELS", "SOURCES", "main", "supported"]
 
+
+def _load_families() -> list:
+    """The `official_benchmark.py` modules of the family folders, loaded by path (this process cannot import
+    the package)."""
+    modules = []
+    for path in sorted((pathlib.Path(__file__).resolve().parents[1] / "models").glob("*/official_benchmark.py")):
+        spec = importlib.util.spec_from_file_location(f"_skeleton_zoo_official_{path.parent.name}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        modules.append(module)
+    return modules
+
+
+_FAMILIES = {module.FAMILY: module for module in _load_families()}
 # --official_source NAME -> what NAME is.
-SOURCES = {
-    "gast": "GAST-Net (github.com/fabro66/GAST-Net-3DPoseEstimation): the repository root",
-    "st_tr": "ST-TR (github.com/Chiaraplizz/ST-TR): the repository root or its code/ folder",
-}
-# The Human3.6M 17-joint skeleton of GAST-Net's inference script (reconstruction.py).
-_H36M_PARENTS = (-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15)
-# Our preset options with an official counterpart: GAST-Net's constructor takes them.
-_GAST_OPTIONS = ("filter_widths", "channels", "causal")
-
-
-def _gast(name):
-    return name.startswith("gast_")
-
-
+SOURCES = {module.SOURCE: module.SOURCE_HELP for module in _FAMILIES.values()}
 # family -> (source NAME, the measurements the worker times)
-MODELS = {
-    "gast": ("gast", ("sequence_throughput", "single_frame_latency")),
-    "sttr": ("st_tr", ("inference_throughput", "training_throughput")),
-}
-_STTR_PRESETS = ("st_tr_spatial_joint", "st_tr_temporal_joint", "st_tr_temporal_agcn_joint")
-# family -> which of its presets the worker builds (the keys of `MODELS`).
-_COVERED = {"gast": _gast, "sttr": _STTR_PRESETS.__contains__}
+MODELS = {family: (module.SOURCE, tuple(module.MEASUREMENTS)) for family, module in _FAMILIES.items()}
 
 
 def supported(model: str, family: str) -> str | None:
     """None when the worker has the official counterpart of preset `model`
     (of `family`), else why not (one sentence)."""
-    if _COVERED.get(family, lambda name: False)(model):
+    module = _FAMILIES.get(family)
+    if module is not None and module.covers(model):
         return None
-    return (f"no official PyTorch counterpart of '{model}' in the benchmark's official backend (it times "
-            f"gast_*, {', '.join(_STTR_PRESETS)})")
+    covered = "; ".join(module.COVERED for module in _FAMILIES.values())
+    return f"no official PyTorch counterpart of '{model}' in the benchmark's official backend (it times {covered})"
 
 
 def _message(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _stub(name: str, **attributes) -> bool:
+# --- helpers of the family builders -------------------------------------------------------------
+def stub(name: str, **attributes) -> bool:
     """Installs an empty module `name` when it cannot be imported -> whether stubbed."""
     if name in sys.modules or importlib.util.find_spec(name) is not None:
         return False
@@ -123,9 +103,9 @@ def _stub(name: str, **attributes) -> bool:
     return True
 
 
-def _cpu_patches(patches: list) -> None:
-    """`Tensor.cuda` -> identity: the official modules move constants with
-    `.cuda(x.get_device())` in `forward`, which fails on a CPU tensor."""
+def cpu_patches(patches: list) -> None:
+    """`Tensor.cuda` -> identity: official modules that move constants with
+    `.cuda(x.get_device())` in `forward` fail on a CPU tensor."""
     import torch
 
     if getattr(torch.Tensor.cuda, "_skeleton_zoo_cpu", False):
@@ -139,7 +119,8 @@ def _cpu_patches(patches: list) -> None:
     patches.append("torch.Tensor.cuda -> identity (CPU run)")
 
 
-def _out_of_place_dropout(model, patches: list) -> None:
+def out_of_place_dropout(model, patches: list) -> None:
+    """`nn.Dropout(inplace=True)` modules of `model` -> out of place."""
     import torch.nn as nn
 
     count = 0
@@ -152,7 +133,8 @@ def _out_of_place_dropout(model, patches: list) -> None:
                        f"in-place form on a ReLU output)")
 
 
-def _source(job: dict, name: str) -> pathlib.Path:
+def source(job: dict, name: str) -> pathlib.Path:
+    """The checkout given as --official_source NAME=DIR."""
     folder = (job.get("sources") or {}).get(name)
     if not folder:
         raise RuntimeError(f"no checkout of the official repository: pass --official_source {name}=DIR "
@@ -160,117 +142,26 @@ def _source(job: dict, name: str) -> pathlib.Path:
     return pathlib.Path(folder)
 
 
-def _gast_adjacency(num_joints: int):
-    """GAST-Net's `adj_mx_from_skeleton(skeleton)` (sparse=False) with numpy:
-    (J, J) float32, symmetric edges plus self-loops, rows summing to 1."""
-    import numpy as np
-    import torch
-
-    if num_joints != len(_H36M_PARENTS):
-        raise ValueError(f"the official GAST-Net skeleton has {len(_H36M_PARENTS)} joints, not {num_joints}")
-    adj = np.eye(num_joints, dtype=np.float64)
-    for joint, parent in enumerate(_H36M_PARENTS):
-        if parent >= 0:
-            adj[joint, parent] = adj[parent, joint] = 1.0
-    adj /= adj.sum(axis=1, keepdims=True)
-    return torch.tensor(adj, dtype=torch.float)
-
-
-def _build_gast(job: dict, measurement: str, patches: list):
-    """-> (run(x), x, parameters) of GAST-Net's official module for `measurement`."""
-    import torch
-
-    root = _source(job, "gast")
-    if not (root / "model" / "gast_net.py").is_file():
-        raise FileNotFoundError(f"--official_source gast={root}: expected the GAST-Net repository root "
-                                f"(model/gast_net.py), found no such file")
-    extra = sorted(set(job.get("overrides") or {}) - set(_GAST_OPTIONS))
+def check_options(job: dict, title: str, options) -> None:
+    """Raises ValueError for an --option the official constructor lacks."""
+    extra = sorted(set(job.get("overrides") or {}) - set(options))
     if extra:
-        raise ValueError(f"the official GAST-Net has no option {', '.join(extra)} (it takes "
-                         f"{', '.join(_GAST_OPTIONS)})")
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    if _stub("torchsummary", summary=lambda *args, **kwargs: None):
-        patches.append("torchsummary stubbed (imported by model/gast_net.py, unused)")
-    gast_net = importlib.import_module("model.gast_net")
-    config = job["config"]
-    cls = (gast_net.SpatioTemporalModel if measurement == "sequence_throughput"
-           else gast_net.SpatioTemporalModelOptimized1f)
-    joints = 17
-    model = cls(_gast_adjacency(joints), joints, 2, joints, filter_widths=list(config["filter_widths"]),
-                causal=bool(config.get("causal", False)), dropout=0.05, channels=int(config["channels"]))
+        raise ValueError(f"the official {title} has no option {', '.join(extra)} (it takes {', '.join(options)})")
+
+
+def inference(model, call=None):
+    """-> run(x): `model` in eval mode under `torch.no_grad()`, numpy in, numpy out; `call(model, x)` for a
+    forward pass with more arguments than the input."""
+    import torch
+
     model.eval()
 
     def run(x):
         with torch.no_grad():
-            return model(torch.from_numpy(x)).numpy()
+            x = torch.from_numpy(x)
+            return (model(x) if call is None else call(model, x)).numpy()
 
-    return run, None, model
-
-
-def _build_sttr(job: dict, measurement: str, patches: list):
-    """-> (run(x), x in the official layout, model) of ST-TR's official model."""
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-
-    root = _source(job, "st_tr")
-    code = root / "code" if (root / "code" / "st_gcn").is_dir() else root
-    if not (code / "st_gcn" / "net" / "st_gcn.py").is_file():
-        raise FileNotFoundError(f"--official_source st_tr={root}: expected the ST-TR repository root (with "
-                                f"code/st_gcn/net/st_gcn.py), found no such file")
-    if job.get("overrides"):
-        raise ValueError(f"the official ST-TR model is built from the repository's configuration; it has no "
-                         f"option {', '.join(sorted(job['overrides']))}")
-    if str(code) not in sys.path:
-        sys.path.insert(0, str(code))
-    if "st_gcn" not in sys.modules:  # its __init__ imports the feeders (torchvision): skipped
-        package = types.ModuleType("st_gcn")
-        package.__path__ = [str(code / "st_gcn")]
-        sys.modules["st_gcn"] = package
-        patches.append("st_gcn/__init__.py skipped (imports the data feeders and torchvision)")
-    if _stub("tqdm"):
-        patches.append("tqdm stubbed (imported by st_gcn/net/st_gcn.py, unused)")
-    _cpu_patches(patches)
-    importlib.import_module("st_gcn.graph")  # as the skipped __init__ does (the model imports it by name)
-    st_gcn = importlib.import_module("st_gcn.net.st_gcn")
-    spatial = job["model"].startswith("st_tr_spatial")
-    x = np.load(job["inputs"][measurement])
-    clips, frames, joints, persons, channels = x.shape
-    model = st_gcn.Model(
-        channel=channels, num_class=int(job["num_classes"]), window_size=frames, num_point=joints,
-        num_person=persons, attention=spatial, only_attention=True, tcn_attention=not spatial,
-        only_temporal_attention=True, attention_3=False, relative=False, kernel_temporal=9, double_channel=False,
-        drop_connect=True, concat_original=True, dv=0.25, dk=0.25, Nh=8, dim_block1=10, dim_block2=30,
-        dim_block3=75, all_layers=False, data_normalization=True, visualization=False, skip_conn=True,
-        adjacency=False, bn_flag=True, weight_matrix=2, device=0, n=4, more_channels=False, use_data_bn=True,
-        mask_learning=True, graph="st_gcn.graph.NTU_RGB_D", graph_args={"labeling_mode": "spatial"},
-        agcn="agcn" in job["model"])
-    _out_of_place_dropout(model, patches)
-    official_x = np.ascontiguousarray(x.transpose(0, 4, 1, 2, 3))  # (N, T, V, M, C) -> (N, C, T, V, M)
-    if measurement == "inference_throughput":
-        model.eval()
-
-        def run(x):
-            with torch.no_grad():
-                return model(torch.from_numpy(x), None, None).numpy()
-
-        return run, official_x, model
-    model.train()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-4)
-    labels = torch.randint(0, int(job["num_classes"]), (clips,), generator=torch.Generator().manual_seed(1))
-
-    def step(x):
-        optimizer.zero_grad()
-        loss = F.cross_entropy(model(torch.from_numpy(x), None, None), labels)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step, official_x, model
-
-
-_BUILDERS = {"gast": _build_gast, "sttr": _build_sttr}
+    return run
 
 
 def _time_calls(run, x, warmup: int, repeats: int) -> list:
@@ -313,15 +204,15 @@ def run_job(job: dict) -> dict:
         pass
     out["threads"] = torch.get_num_threads()
     why = supported(job["model"], job.get("family", ""))
-    builder = _BUILDERS.get(job.get("family"))
+    module = _FAMILIES.get(job.get("family"))
     for measurement in measurements:
         try:
-            if why or builder is None:
-                raise ValueError(why or f"no official builder for family '{job.get('family')}'")
+            if why:
+                raise ValueError(why)
             if measurement not in MODELS[job["family"]][1]:
                 raise ValueError(f"the official backend does not time '{measurement}' for {job['model']}")
             torch.manual_seed(0)
-            run, x, model = builder(job, measurement, out["patches"])
+            run, x, model = module.build(job, measurement, out["patches"], sys.modules[__name__])
             parent_x = np.load(job["inputs"][measurement])
             x = parent_x if x is None else x
             repeats = job["latency_repeats"] if measurement == "single_frame_latency" else job["repeats"]

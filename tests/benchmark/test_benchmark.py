@@ -5,7 +5,7 @@ and a failing jax child (and its weights: the TF rows'), `--device gpu` (no GPU
 here: its clean error, and its backend selection with the GPU simulated), the
 official backend (flag errors, an interpreter without torch, the same-run
 comparison with a fake official child, the real child when
-SKELETON_ZOO_OFFICIAL_PYTHON and SKELETON_ZOO_GAST_SOURCE are set) and the
+SKELETON_ZOO_OFFICIAL_PYTHON and SKELETON_ZOO_GAST_SOURCE / _VIDEOPOSE3D_SOURCE are set) and the
 quantised backends. Tiny models only; no timing assertions."""
 
 import json
@@ -441,7 +441,7 @@ def test_official_flag_errors(tmp_path, capsys):
                                                 f"with torch, found no such file ({missing})."),
             ({"official_python": str(not_executable)}, "found a file that is not executable"),
             ({"official_python": sys.executable, "official_sources": ["gast"]},
-             "--official_source: expected NAME=DIR with NAME one of gast, st_tr, found 'gast'."),
+             "--official_source: expected NAME=DIR with NAME one of gast, st_tr, videopose3d, found 'gast'."),
             ({"official_python": sys.executable, "official_sources": [f"pyskl_x={tmp_path}"]}, "found 'pyskl_x="),
             ({"official_python": sys.executable, "official_sources": [f"gast={missing}"]},
              f"--official_source gast={missing}: expected a directory"),
@@ -461,7 +461,8 @@ def _python_without_torch(tmp_path) -> str:
         return sys.executable
     wrapper = tmp_path / "python_without_torch"
     wrapper.write_text(f"#!/bin/sh\nexec {sys.executable} -c \"import sys; sys.modules['torch'] = None; "
-                       f"sys.argv = sys.argv[1:]; exec(open(sys.argv[0]).read())\" \"$@\"\n")
+                       f"sys.argv = sys.argv[1:]; exec(open(sys.argv[0]).read(), {{'__name__': '__main__', "
+                       f"'__file__': sys.argv[0]}})\" \"$@\"\n")
     wrapper.chmod(0o755)
     return str(wrapper)
 
@@ -519,11 +520,11 @@ def test_official_worker_stubs_have_a_spec():
     name = "skeleton_zoo_unimportable_stub"
     sys.modules.pop(name, None)
     try:
-        assert _official_worker._stub(name, marker=1)
+        assert _official_worker.stub(name, marker=1)
         assert importlib.util.find_spec(name).name == name and sys.modules[name].marker == 1
     finally:
         sys.modules.pop(name, None)
-    assert not _official_worker._stub("json")  # importable: left alone
+    assert not _official_worker.stub("json")  # importable: left alone
 
 
 def test_official_for_prefers_the_same_run_row():
@@ -546,27 +547,54 @@ def test_official_for_prefers_the_same_run_row():
     from skeleton_zoo.benchmark._official_worker import supported
 
     assert supported("gast_27_causal", "gast") is None and supported("st_tr_temporal_joint", "sttr") is None
-    assert "no official PyTorch counterpart of 'st_tr_2s_joint'" in supported("st_tr_2s_joint", "sttr")
+    assert supported("videopose3d_243", "videopose3d") is None
+    why = supported("st_tr_2s_joint", "sttr")
+    assert "no official PyTorch counterpart of 'st_tr_2s_joint'" in why and "gast_*" in why and "videopose3d_*" in why
 
 
-@pytest.mark.skipif(not (os.environ.get("SKELETON_ZOO_OFFICIAL_PYTHON") and os.environ.get("SKELETON_ZOO_GAST_SOURCE")),
-                    reason="needs SKELETON_ZOO_OFFICIAL_PYTHON (a Python with torch) and SKELETON_ZOO_GAST_SOURCE "
-                           "(a GAST-Net checkout)")
-def test_official_real_child_on_gast(tmp_path, monkeypatch):
+def test_official_family_builders_match_the_registry():
+    """Each family's `official_benchmark.py` (loaded by path by the worker): a registered family, covering
+    only its own presets, timing exactly what the benchmark measures for them on the official backend."""
+    from skeleton_zoo import registry
+    from skeleton_zoo.benchmark import _official_worker
+
+    assert set(_official_worker.MODELS) == {"gast", "sttr", "videopose3d"}
+    for family, module in _official_worker._FAMILIES.items():
+        registry.get_family(family)
+        covered = [name for name in registry.preset_names() if module.covers(name)]
+        assert covered, family
+        for name in covered:
+            preset = registry.get_preset(name)
+            assert preset.family == family and not preset.streams, name
+            assert tuple(measure._measurements(preset, "official")) == module.MEASUREMENTS, name
+        assert _official_worker.SOURCES[module.SOURCE] == module.SOURCE_HELP
+
+
+# The lifters the official child builds, each run when SKELETON_ZOO_OFFICIAL_PYTHON (a Python with torch) and its
+# checkout's variable are set: (preset, --official_source NAME, the checkout's variable).
+REAL_OFFICIAL_LIFTERS = [("gast_9", "gast", "SKELETON_ZOO_GAST_SOURCE"),
+                         ("videopose3d_27", "videopose3d", "SKELETON_ZOO_VIDEOPOSE3D_SOURCE")]
+
+
+@pytest.mark.parametrize("name,source,variable", REAL_OFFICIAL_LIFTERS, ids=[n for n, _, _ in REAL_OFFICIAL_LIFTERS])
+def test_official_real_child_on_a_lifter(name, source, variable, tmp_path, monkeypatch):
+    if not (os.environ.get("SKELETON_ZOO_OFFICIAL_PYTHON") and os.environ.get(variable)):
+        pytest.skip(f"needs SKELETON_ZOO_OFFICIAL_PYTHON (a Python with torch) and {variable} (a {source} checkout)")
     _in_process(monkeypatch)
-    report = benchmark.run_benchmark(["gast_9"], ["keras", "official"], quick=True, frames=9, repeats=1,
+    report = benchmark.run_benchmark([name], ["keras", "official"], quick=True, frames=9, repeats=1,
                                      overrides={"channels": 16}, progress=False, threads=1,
                                      official_python=os.environ["SKELETON_ZOO_OFFICIAL_PYTHON"],
-                                     official_sources={"gast": os.environ["SKELETON_ZOO_GAST_SOURCE"]})
-    _check_report(report, {("gast_9", b, m) for b in ("keras", "official") for m in GAST_MEASUREMENTS})
+                                     official_sources={source: os.environ[variable]})
+    _check_report(report, {(name, b, m) for b in ("keras", "official") for m in GAST_MEASUREMENTS})
     assert report["errors"] == []
     assert report["settings"]["threads"]["official"] == report["settings"]["threads"]["tf_intra"]
     rows = {(r["backend"], r["measurement"]): r for r in report["results"]}
-    keras = skeleton_zoo.load("gast_9", channels=16)
+    keras = skeleton_zoo.load(name, channels=16)
     # The official model of the same configuration: the same number of trainable weights (BatchNorms unfolded).
-    assert rows["official", "sequence_throughput"]["official_parameters"] == sum(
-        int(np.prod(w.shape)) for w in keras.trainable_weights)
-    assert all(rows["keras", m]["official_source"] == "same_run" for m in GAST_MEASUREMENTS)
+    for measurement in GAST_MEASUREMENTS:
+        assert rows["official", measurement]["official_parameters"] == sum(
+            int(np.prod(w.shape)) for w in keras.trainable_weights)
+        assert rows["keras", measurement]["official_source"] == "same_run"
 
 
 # The quantised backends ----------------------------------------------------------------------------------------
