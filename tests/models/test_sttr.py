@@ -222,7 +222,7 @@ def test_joint_by_joint_attention_gradient_equals_autodiff(drop_connect):
     """TSA's own backward pass (`_attend_per_joint`) against autodiff of the batched attention, with the same
     DropConnect mask, including a row whose keys are all dropped."""
     layer = sttr_layers.TemporalSelfAttention(16, num_heads=2)
-    q, k, v = _x((2, 5, 2, 7, 3), 1), 3 * _x((2, 5, 2, 7, 3), 2), _x((2, 5, 2, 7, 4), 3)  # (B, V, H, L, d)
+    q, k, v = _x((2, 5, 2, 7, 3), 1), 3 * _x((2, 5, 2, 7, 3), 2), _x((2, 5, 2, 7, 4), 3)  # (V, B, H, L, d)
     keep = None
     if drop_connect:
         keep = np.random.default_rng(4).uniform(size=(2, 5, 2, 1, 7)) < 0.5

@@ -110,7 +110,7 @@ def test_joint_by_joint_attention_in_float16_with_nearly_empty_rows():
     """The per-joint attention keeps U = P / (kept mass + 1e-8), whose dropped entries pass float16's range
     when a row keeps almost nothing: its float16 outputs and gradients stay finite and match float32's."""
     rng = np.random.default_rng(0)
-    q, k, v = (rng.normal(size=(2, 3, 2, 6, 4)).astype("float32") for _ in range(3))  # (B, V, H, L, d)
+    q, k, v = (rng.normal(size=(2, 3, 2, 6, 4)).astype("float32") for _ in range(3))  # (V, B, H, L, d)
     k[0, 1, 0, 0] *= 30  # a peaked row, whose peak key is dropped below: kept mass ~ 1e-12
     q[0, 1, 0] = k[0, 1, 0, 0] / 8
     keep = rng.uniform(size=(2, 3, 2, 1, 6)) < 0.5

@@ -352,15 +352,16 @@ class _SelfAttentionBase(keras.layers.Layer):
         """Attention joint by joint, with its own backward pass.
 
         Args:
-            q, k, v: (B, V, H, L, d) queries (already scaled), keys, values;
-                axis 1 is the joints.
-            keep: (B, V, H, 1, L) DropConnect mask, or None.
+            q, k, v: (V, B, H, L, d) queries (already scaled), keys, values;
+                axis 0 is the joints (each joint's slice is contiguous: the
+                split is free and the concatenations are block copies).
+            keep: (V, B, H, 1, L) DropConnect mask, or None.
             own_gradient: bool. Attach the backward pass below (training);
                 False leaves plain ops, which autodiff also differentiates
                 and exporters see without a gradient override.
 
         Returns:
-            (B, V, H, L, d_v) attention outputs, the same numbers as one
+            (V, B, H, L, d_v) attention outputs, the same numbers as one
             batched attention. Each joint's (B, H, L, L) map is made and used
             while it is in the cache (TSA's maps over frames are too big for
             it), and it is the only L x L tensor kept for the backward pass.
@@ -380,15 +381,15 @@ class _SelfAttentionBase(keras.layers.Layer):
             transposed (L, L) operand makes the CPU's batched matmul 2-3x
             slower.
         """
-        joints = q.shape[1]
+        joints = q.shape[0]
         dtype = q.dtype
 
         def split(t):
-            return ops.split(t, joints, axis=1)
+            return ops.split(t, joints, axis=0)
 
         def attend(q, k, v, *keep):
             qs, ks = split(q), split(k)
-            kept = [ops.swapaxes(m, -1, -2) for m in split(keep[0])] if keep else [None] * joints  # (B, 1, H, L, 1)
+            kept = [ops.swapaxes(m, -1, -2) for m in split(keep[0])] if keep else [None] * joints  # (1, B, H, L, 1)
             maps, values, outs = [], [], []
             for qj, kj, vj, mj in zip(qs, ks, split(v), kept):
                 u = ops.softmax(ops.cast(ops.matmul(qj, ops.swapaxes(kj, -1, -2)), self.variable_dtype), axis=-1)
@@ -416,11 +417,11 @@ class _SelfAttentionBase(keras.layers.Layer):
                     ds = ops.cast(ds, dtype)
                     dq.append(ops.matmul(ds, kj))
                     dk_t.append(ops.matmul(ops.swapaxes(qj, -1, -2), ds))
-                grads = (ops.concatenate(dq, axis=1),
-                         *(ops.swapaxes(ops.concatenate(t, axis=1), -1, -2) for t in (dk_t, dv_t)))
+                grads = (ops.concatenate(dq, axis=0),
+                         *(ops.swapaxes(ops.concatenate(t, axis=0), -1, -2) for t in (dk_t, dv_t)))
                 return grads + tuple(ops.zeros_like(m) for m in keep)
 
-            return ops.concatenate(outs, axis=1), grad
+            return ops.concatenate(outs, axis=0), grad
 
         args = (q, k, v) if keep is None else (q, k, v, ops.cast(keep, self.variable_dtype))
         return ops.custom_gradient(attend)(*args) if own_gradient else attend(*args)[0]
@@ -430,7 +431,7 @@ class _SelfAttentionBase(keras.layers.Layer):
 
         `heads_first` permutes (B, T, V, H, d) so the heads and the attended
         axis come last: (..., H, L, d); `heads_last` undoes it. Every head,
-        frame and joint is one batched matmul, or with `per_joint` (axis 1
+        frame and joint is one batched matmul, or with `per_joint` (axis 0
         of the permuted tensors is the joints) one per joint: the same
         numbers, but each joint's (B, H, L, L) weights are made, normalised
         and used while they are still in the cache (TSA's L x L maps over
@@ -447,7 +448,7 @@ class _SelfAttentionBase(keras.layers.Layer):
             out = ops.matmul(self.attention_weights(q, k, training), v)  # (..., H, L, dv / H)
         else:
             keep = self._drop_connect_mask(k, training)
-            out = self._attend_per_joint(q, k, v, keep, own_gradient=bool(training))  # (B, V, H, L, dv / H)
+            out = self._attend_per_joint(q, k, v, keep, own_gradient=bool(training))  # (V, B, H, L, dv / H)
         return _merge_heads(ops.transpose(out, heads_last), self.value_channels)
 
     def _finish(self, attention, shortcut, training):
@@ -576,8 +577,8 @@ class TemporalSelfAttention(_SelfAttentionBase):
 
     def call(self, x, training=None):
         qkv = self.qkv(self._normalize(x, training))  # (B, T', V, 2dk + dv)
-        # (B, T', V, H, d) -> (B, V, H, T', d): frames attend within each joint.
-        attention = self._attend(qkv, (0, 2, 3, 1, 4), (0, 3, 1, 2, 4), training, per_joint=True)  # (B, T', V, dv)
+        # (B, T', V, H, d) -> (V, B, H, T', d): frames attend within each joint.
+        attention = self._attend(qkv, (2, 0, 3, 1, 4), (1, 3, 0, 2, 4), training, per_joint=True)  # (B, T', V, dv)
         shortcut = None
         if self.skip_connection:
             shortcut = x if self.down is None else self.down(x, training=training)
