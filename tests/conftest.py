@@ -22,6 +22,12 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     # are tiny, so compile time is what they spend. Cheaper XLA code generation halves it; results stay float32-exact
     # within the parity tolerances.
     os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
+    # And the two pytest-xdist workers build the same shapes: one compilation cache for the run (the workers' parent
+    # names it and removes it, see pytest_sessionfinish) saves a fifth of the pass.
+    _run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"skeleton_zoo_jax_{_run}"))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -149,3 +155,9 @@ def pyskl_data_dir(tmp_path_factory):
         tfds.builder(f"pyskl_skeleton/{config}", data_dir=str(folder)).download_and_prepare(
             download_config=tfds.download.DownloadConfig(manual_dir=str(pyskl_skeleton._HERE / "dummy_data")))
     return str(folder)
+
+
+def pytest_sessionfinish(session):
+    """The JAX pass's compilation cache goes with the run that named it (not with a worker)."""
+    if os.environ.get("KERAS_BACKEND") == "jax" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        shutil.rmtree(os.path.join(tempfile.gettempdir(), f"skeleton_zoo_jax_{os.getpid()}"), ignore_errors=True)

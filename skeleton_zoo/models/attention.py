@@ -128,6 +128,10 @@ class AxisSelfAttention(keras.layers.Layer):
         out = ops.reshape(out, (shape[0], shape[1], shape[2], self.dim))  # heads major, as the official
         return self.proj_drop(self.proj(out), training=training)
 
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return (*input_shape[:-1], self.dim)
+
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads, "axis": self.axis,
                 "qkv_bias": self.qkv_bias, "qk_scale": self.qk_scale,
@@ -161,6 +165,10 @@ class FeedForward(keras.layers.Layer):
     def call(self, x, training=None):
         hidden = self.drop(self.activation(self.fc1(x)), training=training)
         return self.drop(self.fc2(hidden), training=training)
+
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return (*input_shape[:-1], self.dim)
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "hidden": self.hidden, "act_layer": self.act_layer,

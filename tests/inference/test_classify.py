@@ -173,29 +173,20 @@ def _bad_files(folder):
     }
 
 
-# Run through the command line, one case per reader (one process each); every case goes through `read_clip`
-# (below), which raises the error the command prints.
+# Through the command line in this process (`skeleton_zoo.cli.main`, as tests/cli/test_bad_input.py; the tests
+# above run the command as its own process), one case per reader; every case goes through `read_clip` (below),
+# which raises the error the command prints.
 CLI_CASES = ["malformed.skeleton", "wrong_joints.npz", "clip.txt"]
 
 
-@pytest.fixture(scope="module")
-def bad_runs(tmp_path_factory):
-    """The command-line bad-input cases, run at once (one process each, in parallel)."""
-    folder = tmp_path_factory.mktemp("bad")
-    cases = _bad_files(folder)
-    processes = {name: subprocess.Popen(_command(SKELETONS[0], folder / name, *SMALL), stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=_env())
-                 for name in CLI_CASES}
-    runs = {}
-    for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=300)
-        runs[name] = (folder / name, cases[name], process.returncode, stdout, stderr)
-    return runs
-
-
 @pytest.mark.parametrize("name", CLI_CASES)
-def test_bad_input_exits_2_with_one_line(bad_runs, name):
-    path, problem, returncode, stdout, stderr = bad_runs[name]
+def test_bad_input_exits_2_with_one_line(name, tmp_path, capfd):
+    from skeleton_zoo.cli import main
+
+    path, problem = tmp_path / name, _bad_files(tmp_path)[name]
+    capfd.readouterr()
+    returncode = main(["skeleton_zoo", "classify", str(SKELETONS[0]), str(path), *SMALL])
+    stdout, stderr = capfd.readouterr()
     assert returncode == 2, stderr
     assert stdout == ""  # no partial output, not even for the good first file
     lines = _our_lines(stderr)

@@ -116,6 +116,10 @@ class GraphConvMixer(keras.layers.Layer):
             aggregate = ops.transpose(aggregate, (0, 2, 1, 3))
         return ops.relu(x + self.batch_norm(aggregate + self.U(x), training=training))
 
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return tuple(input_shape)
+
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "axis": self.axis, "num_nodes": self.num_nodes,
                 "use_temporal_similarity": self.use_temporal_similarity, "neighbour_num": self.neighbour_num,
@@ -169,6 +173,10 @@ class MultiScaleTCN(keras.layers.Layer):
                 y = self.pool_bn(y, training=training)
             outs.append(y)
         return ops.concatenate(outs, axis=-1) + x
+
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return tuple(input_shape)
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim}
@@ -238,6 +246,10 @@ class AGFormerUnit(keras.layers.Layer):
         hidden = self.drop(self.activation(self.mlp_fc1(self.norm2(x))), training=training)
         mlp = self.drop(self.mlp_fc2(hidden), training=training)
         return x + (self.layer_scale_2 * mlp if self.use_layer_scale else mlp)
+
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return tuple(input_shape)
 
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "mixer": self.mixer_type, "axis": self.axis,

@@ -81,6 +81,10 @@ class DualStreamBlock(keras.layers.Layer):
             x = self._unit(x, s, training)
         return x
 
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return tuple(input_shape)
+
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads, "mlp_ratio": self.mlp_ratio,
                 "order": self.order, "qkv_bias": self.qkv_bias, "qk_scale": self.qk_scale,

@@ -94,6 +94,10 @@ class ChunkedTemporalAttention(keras.layers.Layer):
             chunks[i] = chunks[i] + self.local_scale * self.mlps[i](self.norms[i + 3](chunks[i]), training=training)
         return ops.concatenate(chunks, axis=1)
 
+    def compute_output_shape(self, input_shape):
+        # Given, a functional model is built without tracing this layer's ops.
+        return tuple(input_shape)
+
     def get_config(self):
         return {**super().get_config(), "dim": self.dim, "num_heads": self.num_heads, "mlp_ratio": self.mlp_ratio,
                 "act_layer": self.act_layer, "qkv_bias": self.qkv_bias, "qk_scale": self.qk_scale,
