@@ -17,6 +17,13 @@ _ZOO_HOME = tempfile.mkdtemp(prefix="skeleton_zoo_home_")
 atexit.register(shutil.rmtree, _ZOO_HOME, ignore_errors=True)
 os.environ["SKELETON_ZOO_HOME"] = _ZOO_HOME
 os.environ.pop("SKELETON_ZOO_WEIGHTS_MIRROR", None)
+
+
+def _jax_cache_dir(run_pid):
+    """The JAX pass's compilation cache of the pytest run whose (controller) process is `run_pid`."""
+    return os.path.join(tempfile.gettempdir(), f"skeleton_zoo_jax_{run_pid}")
+
+
 if os.environ.get("KERAS_BACKEND") == "jax":
     # The JAX pass compiles every new shape of every op once (eager ops, variable initialisers); the tests' models
     # are tiny, so compile time is what they spend. Cheaper XLA code generation halves it; results stay float32-exact
@@ -24,8 +31,8 @@ if os.environ.get("KERAS_BACKEND") == "jax":
     os.environ.setdefault("XLA_FLAGS", "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true")
     # And the two pytest-xdist workers build the same shapes: one compilation cache for the run (the workers' parent
     # names it and removes it, see pytest_sessionfinish) saves a fifth of the pass.
-    _run = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
-    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"skeleton_zoo_jax_{_run}"))
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _jax_cache_dir(
+        os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
@@ -160,4 +167,4 @@ def pyskl_data_dir(tmp_path_factory):
 def pytest_sessionfinish(session):
     """The JAX pass's compilation cache goes with the run that named it (not with a worker)."""
     if os.environ.get("KERAS_BACKEND") == "jax" and not os.environ.get("PYTEST_XDIST_WORKER"):
-        shutil.rmtree(os.path.join(tempfile.gettempdir(), f"skeleton_zoo_jax_{os.getpid()}"), ignore_errors=True)
+        shutil.rmtree(_jax_cache_dir(os.getpid()), ignore_errors=True)

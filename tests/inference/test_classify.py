@@ -184,7 +184,6 @@ def test_bad_input_exits_2_with_one_line(name, tmp_path, capfd):
     from skeleton_zoo.cli import main
 
     path, problem = tmp_path / name, _bad_files(tmp_path)[name]
-    capfd.readouterr()
     returncode = main(["skeleton_zoo", "classify", str(SKELETONS[0]), str(path), *SMALL])
     stdout, stderr = capfd.readouterr()
     assert returncode == 2, stderr
